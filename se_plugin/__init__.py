@@ -1,0 +1,13 @@
+"""se_plugin: Squeeze-and-Excitation networks for OpenMMLab.
+
+``import se_plugin`` registers every module under the registry scope
+``se_plugin`` (``type='se_plugin.SEResNet'``) and lets mmengine load
+se_plugin's own training checkpoints with ``weights_only=True``.
+"""
+from .models import SELayer, SEResNet, SEResNeXt
+from .utils.checkpoint import allow_mmengine_checkpoints
+from .version import __version__
+
+allow_mmengine_checkpoints()
+
+__all__ = ['SELayer', 'SEResNet', 'SEResNeXt', '__version__']

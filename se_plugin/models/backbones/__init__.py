@@ -1,0 +1,3 @@
+from .se_resnet import SEResNet, SEResNeXt
+
+__all__ = ['SEResNet', 'SEResNeXt']

@@ -1,0 +1,221 @@
+"""SE-ResNet and SE-ResNeXt (Table 1) as options on mmpretrain's ResNet.
+
+The backbones subclass mmpretrain's ``ResNet``/``ResNeXt`` and swap in
+residual blocks that carry one optional SE layer. Everything else (stem,
+``style``, ``frozen_stages``, ``norm_eval``, ``with_cp``,
+``zero_init_residual``, ``init_cfg``) is the host's, so with every SE stage
+off the backbone is mmpretrain's ResNet, weight for weight and output for
+output.
+"""
+from typing import Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmpretrain.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
+from mmpretrain.models.backbones.resnext import Bottleneck as XBottleneck
+from mmpretrain.models.backbones.resnext import ResNeXt
+
+from se_plugin.registry import MODELS
+from ..layers.se_layer import SELayer, check_choice
+
+# Where the SE layer sits in a residual block (Fig. 5, Table 14, Table 15).
+SE_POSITIONS = ('standard', 'pre', 'post', 'identity', '3x3')
+SE_CFG_KEYS = ('squeeze', 'gate', 'bias')
+
+
+class SEResidualMixin:
+    """Adds one SE layer to an mmpretrain residual block.
+
+    ``se_position`` (Fig. 5): ``'standard'`` scales the residual branch
+    before the sum; ``'pre'`` scales the block input fed to the residual
+    branch; ``'post'`` scales the block output after the sum and ReLU;
+    ``'identity'`` scales the identity branch; ``'3x3'`` scales the 3x3
+    conv's output inside a bottleneck (Table 15).
+    """
+
+    def __init__(self,
+                 *args,
+                 with_se: bool = True,
+                 se_ratio: float = 16,
+                 se_position: str = 'standard',
+                 se_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.se_position = se_position
+        self.se = None
+        if with_se:
+            channels = {
+                'pre': self.in_channels,
+                '3x3': getattr(self, 'mid_channels', None),
+            }.get(se_position, self.out_channels)
+            self.se = SELayer(channels, ratio=se_ratio, **(se_cfg or {}))
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        """The residual branch F(x), without the SE layer's outer positions."""
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        se, position = self.se, self.se_position
+
+        def _inner_forward(x):
+            identity = x if self.downsample is None else self.downsample(x)
+            if se is not None and position == 'pre':
+                x = se(x)
+            out = self.drop_path(self.residual(x))
+            if se is not None and position == 'standard':
+                return se(out, identity=identity)
+            if se is not None and position == 'identity':
+                identity = se(identity)
+            return out + identity
+
+        if self.with_cp and x.requires_grad:
+            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
+        else:
+            out = _inner_forward(x)
+        out = self.relu(out)
+        if se is not None and position == 'post':
+            out = se(out)
+        return out
+
+
+class SEBasicBlock(SEResidualMixin, BasicBlock):
+    """mmpretrain's BasicBlock with an optional SE layer."""
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.norm1(self.conv1(x)))
+        return self.norm2(self.conv2(out))
+
+
+class _SEBottleneckResidual(SEResidualMixin):
+
+    def residual(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.relu(self.norm1(self.conv1(x)))
+        out = self.relu(self.norm2(self.conv2(out)))
+        if self.se is not None and self.se_position == '3x3':
+            out = self.se(out)
+        return self.norm3(self.conv3(out))
+
+
+class SEBottleneck(_SEBottleneckResidual, Bottleneck):
+    """mmpretrain's ResNet Bottleneck with an optional SE layer."""
+
+
+class SEXBottleneck(_SEBottleneckResidual, XBottleneck):
+    """mmpretrain's ResNeXt Bottleneck with an optional SE layer."""
+
+
+class SEBackboneMixin:
+    """The SE arguments shared by every se_plugin ResNet-family backbone.
+
+    Validates them before the host builds anything and hands each stage's
+    blocks their SE settings through ``make_res_layer``.
+    """
+
+    def __init__(self,
+                 depth: int,
+                 se_ratio: float = 16,
+                 se_stages: Optional[Sequence[bool]] = None,
+                 se_position: str = 'standard',
+                 se_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
+        check_choice('depth', depth, self.arch_settings)
+        num_stages = kwargs.get('num_stages', 4)
+        if se_stages is None:
+            se_stages = (True, ) * num_stages
+        if (not isinstance(se_stages, (list, tuple))
+                or len(se_stages) != num_stages
+                or not all(isinstance(s, bool) for s in se_stages)):
+            raise ValueError(f'se_stages must be {num_stages} bools, one per '
+                             f'stage (num_stages={num_stages}), '
+                             f'got {se_stages!r}')
+        if (isinstance(se_ratio, bool) or not isinstance(se_ratio,
+                                                         (int, float))
+                or se_ratio <= 0):
+            raise ValueError(
+                f'se_ratio must be a positive number, got {se_ratio!r}')
+        check_choice('se_position', se_position, SE_POSITIONS)
+        block = self.arch_settings[depth][0]
+        if se_position == '3x3' and not issubclass(block, Bottleneck):
+            raise ValueError(
+                "se_position='3x3' needs bottleneck blocks (depth >= 50); "
+                f'depth {depth} uses basic blocks')
+        se_cfg = dict(se_cfg or {})
+        for key in se_cfg:
+            check_choice('se_cfg key', key, SE_CFG_KEYS)
+        style = kwargs.get('style', 'pytorch')
+        check_choice('style', style, ('pytorch', 'caffe'))
+        self.se_ratio = se_ratio
+        self.se_stages = tuple(se_stages)
+        self.se_position = se_position
+        self.se_cfg = se_cfg
+        super().__init__(depth=depth, **kwargs)
+
+    def make_res_layer(self, **kwargs) -> nn.Module:
+        # The host builds stages in order and appends each after this call.
+        stage = len(self.res_layers)
+        return super().make_res_layer(
+            with_se=self.se_stages[stage],
+            se_ratio=self.se_ratio,
+            se_position=self.se_position,
+            se_cfg=self.se_cfg,
+            **kwargs)
+
+
+@MODELS.register_module()
+class SEResNet(SEBackboneMixin, ResNet):
+    """SE-ResNet (Table 1): mmpretrain's ResNet with SE blocks.
+
+    Args:
+        depth: 18, 34, 50, 101 or 152.
+        se_ratio: Reduction ratio r of every SE layer (Table 10). Default: 16.
+        se_stages: One bool per stage: which stages get SE blocks
+            (Table 13). Default: all. All False is the plain ResNet.
+        se_position: ``'standard'``, ``'pre'``, ``'post'``, ``'identity'``
+            (Fig. 5, Table 14) or ``'3x3'`` (Table 15, depth >= 50).
+        se_cfg: Further :class:`SELayer` options: ``squeeze``, ``gate``,
+            ``bias``.
+        **kwargs: mmpretrain ``ResNet`` arguments: ``out_indices``,
+            ``frozen_stages``, ``norm_eval``, ``style`` (``'caffe'`` puts
+            the stride on the first 1x1 conv, as in the paper's released
+            models), ``with_cp``, ``zero_init_residual``, ``norm_cfg``,
+            ``base_channels``, ``init_cfg`` ...
+
+    Example:
+        >>> model = SEResNet(depth=50, out_indices=(0, 1, 2, 3)).eval()
+        >>> for out in model(torch.rand(1, 3, 224, 224)):
+        ...     print(tuple(out.shape))
+        (1, 256, 56, 56)
+        (1, 512, 28, 28)
+        (1, 1024, 14, 14)
+        (1, 2048, 7, 7)
+    """
+
+    arch_settings = {
+        depth: (SEBottleneck if block is Bottleneck else SEBasicBlock, blocks)
+        for depth, (block, blocks) in ResNet.arch_settings.items()
+    }
+
+
+@MODELS.register_module()
+class SEResNeXt(SEBackboneMixin, ResNeXt):
+    """SE-ResNeXt (Table 1): mmpretrain's ResNeXt with SE blocks.
+
+    Args:
+        depth: 50, 101 or 152.
+        groups: Groups of the 3x3 conv (the C of "32x4d"). Default: 32.
+        width_per_group: Channels per group in the first stage (the "4d").
+            Default: 4.
+        se_ratio, se_stages, se_position, se_cfg, **kwargs: as
+            :class:`SEResNet`.
+
+    Example:
+        >>> model = SEResNeXt(depth=50, groups=32, width_per_group=4).eval()
+        >>> model(torch.rand(1, 3, 224, 224))[0].shape
+        torch.Size([1, 2048, 7, 7])
+    """
+
+    arch_settings = {
+        depth: (SEXBottleneck, blocks)
+        for depth, (_, blocks) in ResNeXt.arch_settings.items()
+    }

@@ -1,0 +1,3 @@
+from .se_layer import SELayer
+
+__all__ = ['SELayer']

@@ -1,0 +1,122 @@
+"""The Squeeze-and-Excitation block (Hu et al., TPAMI, Section 3).
+
+The paper's ablation axes are arguments with the paper's defaults:
+reduction ratio (Table 10), squeeze operator (Table 11, Table 16's
+NoSqueeze), excitation gate (Table 12) and FC bias (Section 6).
+"""
+from typing import Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from se_plugin.registry import MODELS
+
+SQUEEZES = ('avg', 'max', 'none')
+GATES = {
+    'sigmoid': torch.sigmoid,
+    'tanh': torch.tanh,
+    'relu': F.relu,
+    'hsigmoid': F.hardsigmoid,
+}
+
+
+def check_choice(field: str, value, allowed) -> None:
+    """Raise a ValueError naming ``field`` and the allowed values."""
+    if value not in allowed:
+        raise ValueError(
+            f'{field} must be one of {tuple(allowed)}, got {value!r}')
+
+
+@MODELS.register_module()
+class SELayer(nn.Module):
+    """Squeeze-and-Excitation: ``x * gate(W2 relu(W1 squeeze(x)))`` (Eq. 2-4).
+
+    Follows mmcv's plugin protocol (``in_channels``, ``_abbr_``), so mmdet's
+    ResNet places it with ``plugins=[dict(cfg=dict(type='se_plugin.SELayer'),
+    stages=(True, True, True, True), position='after_conv3')]``.
+
+    Args:
+        in_channels: Channels C of the input.
+        ratio: Reduction ratio r; the bottleneck has ``C // r`` channels
+            (at least 1). Default: 16.
+        squeeze_channels: Explicit bottleneck width; overrides ``ratio``.
+        squeeze: ``'avg'`` (global average pooling, the paper's choice),
+            ``'max'`` (global max pooling, Table 11) or ``'none'``
+            (NoSqueeze, Table 16: the two FCs act as 1x1 convs at every
+            position and the gate keeps the spatial size).
+        gate: Excitation non-linearity: ``'sigmoid'`` (default), ``'tanh'``,
+            ``'relu'`` (Table 12) or ``'hsigmoid'``.
+        bias: Whether the two FC layers have biases. Default: True.
+
+    Example:
+        >>> se = SELayer(64, ratio=16)
+        >>> se(torch.rand(2, 64, 8, 8)).shape
+        torch.Size([2, 64, 8, 8])
+        >>> se(torch.rand(2, 64, 8, 8), identity=torch.rand(2, 64, 8, 8)).shape
+        torch.Size([2, 64, 8, 8])
+        >>> se.excite(torch.rand(2, 64, 8, 8)).shape
+        torch.Size([2, 64, 1, 1])
+    """
+
+    _abbr_ = 'se'
+
+    def __init__(self,
+                 in_channels: int,
+                 ratio: float = 16,
+                 squeeze_channels: Optional[int] = None,
+                 squeeze: str = 'avg',
+                 gate: str = 'sigmoid',
+                 bias: bool = True) -> None:
+        super().__init__()
+        if not isinstance(in_channels, int) or in_channels < 1:
+            raise ValueError(
+                f'in_channels must be a positive int, got {in_channels!r}')
+        if squeeze_channels is None:
+            if not isinstance(ratio, (int, float)) or ratio <= 0:
+                raise ValueError(
+                    f'ratio must be a positive number, got {ratio!r}')
+            squeeze_channels = max(1, int(in_channels // ratio))
+        elif not isinstance(squeeze_channels, int) or squeeze_channels < 1:
+            raise ValueError('squeeze_channels must be a positive int, '
+                             f'got {squeeze_channels!r}')
+        check_choice('squeeze', squeeze, SQUEEZES)
+        check_choice('gate', gate, GATES)
+        self.in_channels = in_channels
+        self.squeeze_channels = squeeze_channels
+        self.squeeze = squeeze
+        self.gate = gate
+        self._gate_fn = GATES[gate]
+        # 1x1 convs are the FCs of Eq. 3 on a pooled 1x1 map, and the
+        # position-wise FCs of NoSqueeze on a full map: one layout for both.
+        self.fc1 = nn.Conv2d(in_channels, squeeze_channels, 1, bias=bias)
+        self.fc2 = nn.Conv2d(squeeze_channels, in_channels, 1, bias=bias)
+
+    def excite(self, x: torch.Tensor) -> torch.Tensor:
+        """The channel weights s of Eq. 3: (N, C, 1, 1), or (N, C, H, W)
+        for ``squeeze='none'``."""
+        if self.squeeze == 'avg':
+            # Pool in fp32: under AMP a half-precision sum over H*W loses bits.
+            z = x.mean((2, 3), keepdim=True, dtype=torch.float32).to(x.dtype)
+        elif self.squeeze == 'max':
+            z = x.amax((2, 3), keepdim=True)
+        else:
+            z = x
+        return self._gate_fn(self.fc2(F.relu(self.fc1(z), inplace=True)))
+
+    def forward(self,
+                x: torch.Tensor,
+                identity: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """``x * s``; with ``identity``, ``identity + x * s`` in one op.
+
+        The second form is the standard SE-ResNet block's scale and residual
+        sum fused: one pass over the block output instead of two.
+        """
+        s = self.excite(x)
+        if identity is None:
+            return x * s
+        return torch.addcmul(identity, x, s)
+
+    def extra_repr(self) -> str:
+        return (f'{self.in_channels}, squeeze_channels={self.squeeze_channels}'
+                f', squeeze={self.squeeze!r}, gate={self.gate!r}')

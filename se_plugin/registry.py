@@ -1,0 +1,16 @@
+"""se_plugin's registry nodes.
+
+Each node is a child of mmengine's root registry under the scope
+``se_plugin``, so ``type='se_plugin.SEResNet'`` resolves from mmdet's,
+mmpretrain's or any other OpenMMLab 2.x default scope without shadowing a
+class of the same name elsewhere (mmpretrain has its own ``SEResNet``).
+Pattern: ``mmdet/registry.py``.
+"""
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import Registry
+
+MODELS = Registry(
+    'model',
+    parent=MMENGINE_MODELS,
+    scope='se_plugin',
+    locations=['se_plugin.models'])

@@ -1,0 +1,202 @@
+import pytest
+import torch
+import torch.nn as nn
+from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
+from mmpretrain.models.backbones import ResNet, ResNeXt
+from mmpretrain.models.backbones.resnet import Bottleneck
+
+import se_plugin.models.backbones.se_resnet as se_resnet
+from se_plugin import SELayer, SEResNet, SEResNeXt
+
+# Tiny widths keep every test fast: stem 8, first stage 8 x 4 = 32 channels.
+TINY = dict(stem_channels=8, base_channels=8)
+
+
+def tiny(depth=50, cls=SEResNet, **kwargs):
+    return cls(depth=depth, **TINY, **kwargs)
+
+
+def se_layers(model):
+    return [m for m in model.modules() if isinstance(m, SELayer)]
+
+
+@pytest.mark.parametrize('kwargs,field', [
+    (dict(depth=20), 'depth'),
+    (dict(depth=50, se_stages=(True, False)), 'se_stages'),
+    (dict(depth=50, se_stages=(1, 1, 1, 1)), 'se_stages'),
+    (dict(depth=50, se_position='middle'), 'se_position'),
+    (dict(depth=18, se_position='3x3'), "se_position='3x3'"),
+    (dict(depth=50, se_ratio=0), 'se_ratio'),
+    (dict(depth=50, se_ratio=None), 'se_ratio'),
+    (dict(depth=50, se_cfg=dict(ratio=4)), 'se_cfg key'),
+    (dict(depth=50, se_cfg=dict(gate='swish')), 'gate'),
+    (dict(depth=50, style='tf'), 'style'),
+])
+def test_bad_arguments_raise_naming_the_field(kwargs, field):
+    with pytest.raises(ValueError, match=f'^{field}'):
+        SEResNet(**kwargs)
+
+
+def test_bad_resnext_depth_lists_allowed():
+    with pytest.raises(ValueError, match=r'depth must be one of \(50, 101'):
+        SEResNeXt(depth=18)
+
+
+@pytest.mark.parametrize('depth', [18, 50])
+def test_out_indices_shapes_and_strides(depth):
+    model = tiny(depth, out_indices=(0, 1, 2, 3)).eval()
+    outs = model(torch.rand(2, 3, 64, 64))
+    expansion = 1 if depth == 18 else 4
+    assert [tuple(o.shape) for o in outs] == [
+        (2, 8 * expansion * 2**i, 64 // 4 // 2**i, 64 // 4 // 2**i)
+        for i in range(4)
+    ]
+    assert len(tiny(depth, out_indices=(1, 3)).eval()(
+        torch.rand(1, 3, 64, 64))) == 2
+
+
+def test_se_stages_and_ratio_place_the_layers():
+    model = tiny(50, se_stages=(False, True, False, True), se_ratio=8)
+    per_stage = [
+        len([m for m in getattr(model, f'layer{i}').modules()
+             if isinstance(m, SELayer)]) for i in range(1, 5)
+    ]
+    assert per_stage == [0, 4, 0, 3]
+    assert {se.squeeze_channels * 8 for se in se_layers(model)} == {64, 256}
+
+
+def test_se_resnext_honours_se_ratio():
+    # mmpretrain's SEResNeXt ignores se_ratio; ours must not.
+    model = SEResNeXt(depth=50, se_ratio=8, groups=4, width_per_group=2,
+                      **TINY)
+    first = model.layer1[0].se
+    assert first.in_channels == 32 and first.squeeze_channels == 4
+    assert model.layer1[0].conv2.groups == 4
+
+
+def test_se_cfg_reaches_every_layer():
+    model = tiny(50, se_cfg=dict(squeeze='max', gate='tanh', bias=False))
+    assert all(se.squeeze == 'max' and se.gate == 'tanh'
+               and se.fc1.bias is None for se in se_layers(model))
+
+
+def test_norm_eval_keeps_batchnorm_in_eval():
+    model = tiny(50, norm_eval=True)
+    model.train()
+    bns = [m for m in model.modules() if isinstance(m, _BatchNorm)]
+    assert bns and all(not m.training for m in bns)
+    stats = model.layer1[0].norm1.running_mean.clone()
+    model(torch.rand(2, 3, 32, 32) * 5)
+    assert torch.equal(stats, model.layer1[0].norm1.running_mean)
+
+
+def test_frozen_stages():
+    model = tiny(50, frozen_stages=1)
+    model.train()
+    for module in (model.conv1, model.norm1, model.layer1):
+        assert all(not p.requires_grad for p in module.parameters())
+    assert not model.layer1.training
+    assert all(p.requires_grad for p in model.layer2.parameters())
+    # SE parameters of a frozen stage are frozen too.
+    assert not model.layer1[0].se.fc1.weight.requires_grad
+
+
+def test_with_cp_checkpoints_and_matches(monkeypatch):
+    torch.manual_seed(0)
+    ref = tiny(50, out_indices=(3, ))
+    cp_model = tiny(50, out_indices=(3, ), with_cp=True)
+    cp_model.load_state_dict(ref.state_dict())
+    calls = []
+    real = se_resnet.cp.checkpoint
+    monkeypatch.setattr(se_resnet.cp, 'checkpoint',
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    x = torch.rand(2, 3, 32, 32)
+    out_ref, out_cp = ref(x)[0], cp_model(x.clone().requires_grad_())[0]
+    out_ref.sum().backward()
+    out_cp.sum().backward()
+    assert len(calls) == 16  # every block of ResNet-50
+    torch.testing.assert_close(out_cp, out_ref)
+    torch.testing.assert_close(cp_model.layer2[0].se.fc1.weight.grad,
+                               ref.layer2[0].se.fc1.weight.grad)
+
+
+@pytest.mark.parametrize('depth', [18, 50])
+def test_zero_init_residual_makes_blocks_identity(depth):
+    x = torch.rand(1, 32 if depth == 50 else 8, 8, 8)
+    for zero_init, expect_identity in ((True, True), (False, False)):
+        model = tiny(depth, zero_init_residual=zero_init)
+        model.init_weights()
+        block = model.layer1[1].eval()  # no downsample: identity is x
+        assert torch.equal(block(x), x) is expect_identity
+
+
+def plain_residual(block: Bottleneck, x: torch.Tensor, scale_3x3=None):
+    """F(x) of a bottleneck, written out; optionally scale conv2's output."""
+    out = block.relu(block.norm1(block.conv1(x)))
+    out = block.relu(block.norm2(block.conv2(out)))
+    if scale_3x3 is not None:
+        out = out * scale_3x3
+    return block.norm3(block.conv3(out))
+
+
+@pytest.mark.parametrize('position', ['standard', 'pre', 'post', 'identity',
+                                      '3x3'])
+def test_se_position_by_behaviour(position):
+    """With a constant per-channel gate c, each position is a known formula."""
+    torch.manual_seed(0)
+    model = tiny(50, se_position=position).eval()
+    block = model.layer1[1]
+    se = block.se
+    with torch.no_grad():  # gate = sigmoid(bias): constant, channel-distinct
+        se.fc2.weight.zero_()
+        se.fc2.bias.copy_(torch.linspace(-3, 3, se.in_channels))
+    c = torch.sigmoid(se.fc2.bias)[None, :, None, None]
+    x = torch.rand(2, 32, 8, 8)
+    relu = nn.functional.relu
+    expected = {
+        'standard': lambda: relu(c * plain_residual(block, x) + x),
+        'pre': lambda: relu(plain_residual(block, c * x) + x),
+        'post': lambda: c * relu(plain_residual(block, x) + x),
+        'identity': lambda: relu(plain_residual(block, x) + c * x),
+        '3x3': lambda: relu(plain_residual(block, x, scale_3x3=c) + x),
+    }
+    with torch.no_grad():
+        out = block(x)
+        torch.testing.assert_close(out, expected[position]())
+        others = [f() for p, f in expected.items() if p != position]
+        assert all(not torch.allclose(out, o, atol=1e-4) for o in others)
+
+
+@pytest.mark.parametrize('position,channels', [
+    ('standard', 32), ('post', 32), ('identity', 32), ('pre', 8), ('3x3', 8)
+])
+def test_se_width_follows_position(position, channels):
+    # First block of stage 1: input 8 (stem), middle 8, output 32.
+    assert tiny(50, se_position=position).layer1[0].se.in_channels == channels
+
+
+@pytest.mark.parametrize('cls,ref_cls,extra', [
+    (SEResNet, ResNet, dict(depth=18)),
+    (SEResNet, ResNet, dict(depth=50, style='caffe')),
+    (SEResNeXt, ResNeXt, dict(depth=50, groups=4, width_per_group=2)),
+])
+def test_plain_twin_equals_mmpretrain(cls, ref_cls, extra):
+    kwargs = dict(**TINY, out_indices=(0, 1, 2, 3), **extra)
+    ours = cls(se_stages=(False, ) * 4, **kwargs)
+    ref = ref_cls(**kwargs)
+    assert not se_layers(ours)
+    assert list(ours.state_dict()) == list(ref.state_dict())
+    torch.manual_seed(0)
+    ref.init_weights()
+    for m in ref.modules():  # non-trivial BN statistics and affine terms
+        if isinstance(m, _BatchNorm):
+            nn.init.uniform_(m.weight, 0.5, 1.5)
+            nn.init.uniform_(m.bias, -0.2, 0.2)
+            nn.init.uniform_(m.running_mean, -0.1, 0.1)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.rand(2, 3, 64, 64)
+    for mode in ('eval', 'train'):
+        getattr(ours, mode)()
+        getattr(ref, mode)()
+        for a, b in zip(ours(x), ref(x)):
+            assert torch.equal(a, b)

@@ -1,0 +1,80 @@
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+import se_plugin
+from se_plugin import SELayer, SEResNet
+
+TINY = dict(stem_channels=8, base_channels=8)
+
+
+def test_classifier_from_mmpretrain_scope():
+    from mmpretrain.models import SEResNet as MMPretrainSEResNet
+    from mmpretrain.registry import MODELS
+    init_default_scope('mmpretrain')
+    model = MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(type='se_plugin.SEResNet', depth=18, **TINY),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=5, in_channels=64)))
+    assert type(model.backbone) is SEResNet
+    # mmpretrain's own SEResNet is neither shadowed nor replaced.
+    assert MODELS.get('SEResNet') is MMPretrainSEResNet
+    assert model(torch.rand(2, 3, 32, 32)).shape == (2, 5)
+
+
+def test_detector_backbone_from_mmdet_scope():
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    cfg = Config.fromfile('mmdet::_base_/models/faster-rcnn_r50_fpn.py')
+    cfg.model.backbone = dict(
+        type='se_plugin.SEResNet', depth=50, out_indices=(0, 1, 2, 3),
+        frozen_stages=1, norm_eval=True, **TINY)
+    cfg.model.neck.in_channels = [32, 64, 128, 256]
+    cfg.model.neck.out_channels = 16
+    detector = MODELS.build(cfg.model)
+    assert type(detector.backbone) is SEResNet
+    feats = detector.extract_feat(torch.rand(1, 3, 64, 64))
+    assert [f.shape[1] for f in feats] == [16] * 5
+
+
+def test_se_layer_as_mmdet_resnet_plugin():
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    cfg = dict(type='ResNet', depth=50, out_indices=(3, ), **{
+        'base_channels': 8, 'stem_channels': 8})
+    plain = MODELS.build(cfg).eval()
+    plugged = MODELS.build(
+        dict(cfg, plugins=[
+            dict(cfg=dict(type='se_plugin.SELayer', ratio=4),
+                 stages=(False, True, True, True), position='after_conv3')
+        ])).eval()
+    se = [m for m in plugged.modules() if isinstance(m, SELayer)]
+    assert len(se) == 4 + 6 + 3
+    assert {m.in_channels for m in se} == {64, 128, 256}
+    # Same weights outside the SE layers: the plugin is what changes output.
+    missing, unexpected = plugged.load_state_dict(plain.state_dict(),
+                                                  strict=False)
+    assert not unexpected and all('se' in k for k in missing)
+    calls = []
+    se[0].register_forward_hook(lambda *args: calls.append(1))
+    x = torch.rand(1, 3, 64, 64)
+    assert not torch.allclose(plain(x)[0], plugged(x)[0])
+    assert calls == [1]
+
+
+def test_scoped_name_resolves_from_the_root_registry():
+    from mmengine.registry import MODELS
+    assert MODELS.get('se_plugin.SEResNeXt') is se_plugin.SEResNeXt
+    assert MODELS.get('se_plugin.SELayer') is SELayer
+
+
+def test_config_custom_imports_build():
+    from mmpretrain.registry import MODELS
+    cfg = Config.fromfile('configs/imagenet/seresnet50_8xb32_in1k.py')
+    assert cfg.custom_imports.imports == ['se_plugin']
+    assert cfg.default_scope == 'mmpretrain'
+    init_default_scope(cfg.default_scope)
+    model = MODELS.build(cfg.model)
+    assert type(model.backbone) is SEResNet and model.backbone.se_ratio == 16

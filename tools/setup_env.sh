@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Sets up .venv/ in the repo root with the pinned OpenMMLab stack and se_plugin.
+#
+# Idempotent: a second run checks a stamp and returns in seconds. mmcv 2.1.0
+# has no wheel for today's torch, so it is built once from the PyPI sdist with
+# its compiled ops and the wheel is kept in $SE_PLUGIN_CACHE (default
+# ~/.cache/se_plugin); later set-ups on the machine install that wheel.
+#
+# The stack's known breakages on torch 2.14 / numpy 2, and what this does:
+# - mmcv's setup.py passes -std=c++17; torch 2.14's ATen needs C++20: patched.
+# - isolated builds skip mmcv's ops silently: built with --no-build-isolation.
+# - mmcv's setup.py and mmengine's `mmdet::` config bases import
+#   pkg_resources: setuptools < 82.
+# - numpy 2.4 removed np.in1d (mmpretrain): numpy pinned to 1.26.
+# - `transformers` breaks `import mmpretrain.models`: never installed, and
+#   removed if something brought it.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV=$ROOT/.venv
+CACHE=${SE_PLUGIN_CACHE:-$HOME/.cache/se_plugin}
+PYTHON=${PYTHON:-python3.11}
+MMCV_VERSION=2.1.0
+PY=$VENV/bin/python
+PIP=("$PY" -m pip install --disable-pip-version-check -q)
+log() { echo "[setup_env] $*"; }
+
+case "$(uname -m)" in
+  x86_64) TORCH=(torch==2.14.1 torchvision==0.29.1) ;;
+  aarch64) TORCH=(torch==2.9.1 torchvision==0.24.1) ;;
+  *) echo "[setup_env] unsupported machine: $(uname -m)" >&2; exit 1 ;;
+esac
+
+stamp_of() {
+  cat "$ROOT/tools/setup_env.sh" "$ROOT/requirements/runtime.txt" \
+      "$ROOT/requirements/tests.txt" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1
+}
+STAMP=$VENV/.se_plugin_setup
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_of)" ] \
+    && "$PY" -c "import mmcv._ext, mmdet, mmpretrain.models, se_plugin" 2>/dev/null; then
+  log "environment up to date: $VENV"
+  exit 0
+fi
+
+start=$(date +%s)
+if [ ! -x "$PY" ]; then
+  log "creating $VENV"
+  "$PYTHON" -m venv "$VENV"
+fi
+log "installing build tools and ${TORCH[*]}"
+"${PIP[@]}" -U pip 'setuptools<82' wheel ninja
+"${PIP[@]}" "${TORCH[@]}"
+log "installing pinned requirements"
+"${PIP[@]}" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+
+# mmcv with its compiled ops: reuse the cached wheel or build it once.
+if "$PY" -c "import mmcv, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then
+  log "mmcv $MMCV_VERSION with ops already installed"
+else
+  variant=$("$PY" -c "
+import platform, sys, torch
+cuda = 'cu' + torch.version.cuda.replace('.', '') if torch.cuda.is_available() else 'cpu'
+print(f'torch{torch.__version__.split(\"+\")[0]}-py{sys.version_info[0]}{sys.version_info[1]}-{cuda}-{platform.machine()}')")
+  wheel_dir=$CACHE/mmcv-$MMCV_VERSION-$variant
+  wheel=$(ls "$wheel_dir"/mmcv-*.whl 2>/dev/null | head -n1 || true)
+  if [ -z "$wheel" ]; then
+    log "building mmcv $MMCV_VERSION with ops for $variant (25-30 minutes on 2 cores)"
+    build=$(mktemp -d)
+    "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: \
+      --no-build-isolation "mmcv==$MMCV_VERSION" -d "$build"
+    tar xzf "$build/mmcv-$MMCV_VERSION.tar.gz" -C "$build"
+    src=$build/mmcv-$MMCV_VERSION
+    sed -i 's/-std=c++1[47]/-std=c++20/g' "$src/setup.py"
+    export MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)}
+    if "$PY" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+      export FORCE_CUDA=1
+      export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-$("$PY" -c "
+import torch; print('%d.%d' % torch.cuda.get_device_capability())")}
+    fi
+    (cd "$src" && "$PY" -m pip wheel --disable-pip-version-check -q --no-deps \
+      --no-build-isolation . -w "$build/wheel")
+    mkdir -p "$wheel_dir"
+    cp "$build"/wheel/mmcv-*.whl "$wheel_dir/"
+    rm -rf "$build"
+    wheel=$(ls "$wheel_dir"/mmcv-*.whl | head -n1)
+  else
+    log "reusing cached mmcv wheel $wheel"
+  fi
+  "${PIP[@]}" --no-deps --force-reinstall "$wheel"
+fi
+
+"$PY" -m pip uninstall -y -q transformers 2>/dev/null || true
+log "installing se_plugin (editable)"
+"${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
+"$PY" -c "import mmcv._ext, mmdet, mmpretrain.models, se_plugin"
+stamp_of > "$STAMP"
+log "done in $(( $(date +%s) - start ))s: $VENV"
