@@ -4,10 +4,15 @@
 ``se_plugin`` (``type='se_plugin.SEResNet'``) and lets mmengine load
 se_plugin's own training checkpoints with ``weights_only=True``.
 """
+from .datasets import CocoDataset, ImageNet, Places365
+from .engine import RNGStateHook
 from .models import SELayer, SEResNet, SEResNeXt
 from .utils.checkpoint import allow_mmengine_checkpoints
 from .version import __version__
 
 allow_mmengine_checkpoints()
 
-__all__ = ['SELayer', 'SEResNet', 'SEResNeXt', '__version__']
+__all__ = [
+    'CocoDataset', 'ImageNet', 'Places365', 'RNGStateHook', 'SELayer',
+    'SEResNet', 'SEResNeXt', '__version__'
+]

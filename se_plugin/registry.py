@@ -6,6 +6,8 @@ mmpretrain's or any other OpenMMLab 2.x default scope without shadowing a
 class of the same name elsewhere (mmpretrain has its own ``SEResNet``).
 Pattern: ``mmdet/registry.py``.
 """
+from mmengine.registry import DATASETS as MMENGINE_DATASETS
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
@@ -14,3 +16,11 @@ MODELS = Registry(
     parent=MMENGINE_MODELS,
     scope='se_plugin',
     locations=['se_plugin.models'])
+DATASETS = Registry(
+    'dataset',
+    parent=MMENGINE_DATASETS,
+    scope='se_plugin',
+    locations=['se_plugin.datasets'])
+HOOKS = Registry(
+    'hook', parent=MMENGINE_HOOKS, scope='se_plugin',
+    locations=['se_plugin.engine'])

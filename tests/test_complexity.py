@@ -6,8 +6,12 @@ from mmengine.registry import MODELS, init_default_scope
 from se_plugin.utils.complexity import (PAPER_ROWS, classifier, count_macs,
                                         count_params)
 
-init_default_scope('mmpretrain')
 STAGES = [(3, 256), (4, 512), (6, 1024), (3, 2048)]  # (N_s, C_s), ResNet-50
+
+
+@pytest.fixture(autouse=True)
+def _scope():
+    init_default_scope('mmpretrain')
 
 
 def build(**backbone):

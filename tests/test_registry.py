@@ -27,7 +27,8 @@ def test_classifier_from_mmpretrain_scope():
 def test_detector_backbone_from_mmdet_scope():
     from mmdet.registry import MODELS
     init_default_scope('mmdet')
-    cfg = Config.fromfile('mmdet::_base_/models/faster-rcnn_r50_fpn.py')
+    cfg = Config.fromstring(
+        "_base_ = 'mmdet::_base_/models/faster-rcnn_r50_fpn.py'", '.py')
     cfg.model.backbone = dict(
         type='se_plugin.SEResNet', depth=50, out_indices=(0, 1, 2, 3),
         frozen_stages=1, norm_eval=True, **TINY)
@@ -44,12 +45,14 @@ def test_se_layer_as_mmdet_resnet_plugin():
     init_default_scope('mmdet')
     cfg = dict(type='ResNet', depth=50, out_indices=(3, ), **{
         'base_channels': 8, 'stem_channels': 8})
-    plain = MODELS.build(cfg).eval()
+    plain = MODELS.build(cfg)
     plugged = MODELS.build(
         dict(cfg, plugins=[
             dict(cfg=dict(type='se_plugin.SELayer', ratio=4),
                  stages=(False, True, True, True), position='after_conv3')
-        ])).eval()
+        ]))
+    plain.eval()
+    plugged.eval()
     se = [m for m in plugged.modules() if isinstance(m, SELayer)]
     assert len(se) == 4 + 6 + 3
     assert {m.in_channels for m in se} == {64, 128, 256}

@@ -21,7 +21,7 @@ from ..layers.se_layer import SELayer, check_choice
 
 # Where the SE layer sits in a residual block (Fig. 5, Table 14, Table 15).
 SE_POSITIONS = ('standard', 'pre', 'post', 'identity', '3x3')
-SE_CFG_KEYS = ('squeeze', 'gate', 'bias')
+SE_CFG_KEYS = ('squeeze', 'gate', 'bias', 'fused')
 
 
 class SEResidualMixin:
@@ -151,6 +151,11 @@ class SEBackboneMixin:
         self.se_cfg = se_cfg
         super().__init__(depth=depth, **kwargs)
 
+    def train(self, mode: bool = True) -> nn.Module:
+        # mmpretrain's ResNet.train returns None, breaking `model.eval()(x)`.
+        super().train(mode)
+        return self
+
     def make_res_layer(self, **kwargs) -> nn.Module:
         # The host builds stages in order and appends each after this call.
         stage = len(self.res_layers)
@@ -174,7 +179,7 @@ class SEResNet(SEBackboneMixin, ResNet):
         se_position: ``'standard'``, ``'pre'``, ``'post'``, ``'identity'``
             (Fig. 5, Table 14) or ``'3x3'`` (Table 15, depth >= 50).
         se_cfg: Further :class:`SELayer` options: ``squeeze``, ``gate``,
-            ``bias``.
+            ``bias``, ``fused``.
         **kwargs: mmpretrain ``ResNet`` arguments: ``out_indices``,
             ``frozen_stages``, ``norm_eval``, ``style`` (``'caffe'`` puts
             the stride on the first 1x1 conv, as in the paper's released

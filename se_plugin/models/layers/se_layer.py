@@ -48,6 +48,10 @@ class SELayer(nn.Module):
         gate: Excitation non-linearity: ``'sigmoid'`` (default), ``'tanh'``,
             ``'relu'`` (Table 12) or ``'hsigmoid'``.
         bias: Whether the two FC layers have biases. Default: True.
+        fused: With ``identity``, compute ``identity + x * s`` in one
+            ``addcmul`` (one pass over the block output) instead of a
+            product and a sum; False keeps that unfused reference.
+            Default: True.
 
     Example:
         >>> se = SELayer(64, ratio=16)
@@ -67,7 +71,8 @@ class SELayer(nn.Module):
                  squeeze_channels: Optional[int] = None,
                  squeeze: str = 'avg',
                  gate: str = 'sigmoid',
-                 bias: bool = True) -> None:
+                 bias: bool = True,
+                 fused: bool = True) -> None:
         super().__init__()
         if not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(
@@ -87,6 +92,7 @@ class SELayer(nn.Module):
         self.squeeze = squeeze
         self.gate = gate
         self._gate_fn = GATES[gate]
+        self.fused = fused
         # 1x1 convs are the FCs of Eq. 3 on a pooled 1x1 map, and the
         # position-wise FCs of NoSqueeze on a full map: one layout for both.
         self.fc1 = nn.Conv2d(in_channels, squeeze_channels, 1, bias=bias)
@@ -115,7 +121,9 @@ class SELayer(nn.Module):
         s = self.excite(x)
         if identity is None:
             return x * s
-        return torch.addcmul(identity, x, s)
+        if self.fused:
+            return torch.addcmul(identity, x, s)
+        return x * s + identity
 
     def extra_repr(self) -> str:
         return (f'{self.in_channels}, squeeze_channels={self.squeeze_channels}'

@@ -1,0 +1,7 @@
+# Plain twin of seresnext50-32x4d_8xb32_in1k: every SE stage off.
+_base_ = './seresnet50_8xb32_in1k.py'
+
+model = dict(
+    backbone=dict(
+        type='se_plugin.SEResNeXt', depth=50, groups=32,
+        width_per_group=4, se_stages=(False, False, False, False)))

@@ -1,0 +1,3 @@
+_base_ = './seresnet50_8xb128-paper_in1k.py'
+
+model = dict(backbone=dict(depth=152))

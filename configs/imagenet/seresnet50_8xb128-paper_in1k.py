@@ -1,0 +1,20 @@
+# SE-ResNet-50 with the paper's recipe (Section 5.1): 8 GPUs x 128 = 1024
+# images per step, lr 0.6, /10 every 30 epochs, 100 epochs, He init
+# (no zero-init of the last BN), r = 16, RandomResizedCrop 224 + flip;
+# evaluation: short edge 256, centre crop 224, top-1/top-5.
+_base_ = [
+    '../_base_/models/seresnet50.py',
+    'mmpretrain::_base_/datasets/imagenet_bs32.py',
+    '../_base_/schedules/imagenet_paper_bs1024.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['se_plugin'], allow_failed_imports=False)
+
+model = dict(backbone=dict(zero_init_residual=False))
+train_dataloader = dict(
+    batch_size=128, dataset=dict(type='se_plugin.ImageNet'))
+val_dataloader = dict(batch_size=128, dataset=dict(type='se_plugin.ImageNet'))
+test_dataloader = val_dataloader
+
+# Resumed runs continue the random streams (augmentation) exactly.
+custom_hooks = [dict(type='se_plugin.RNGStateHook')]

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]
+# One task per GPU over GPUS / GPUS_PER_NODE nodes; mmengine's slurm
+# launcher reads the rank, world size and master node from Slurm, and the
+# port from PORT (default 29500).
+set -euo pipefail
+PARTITION=$1
+JOB_NAME=$2
+CONFIG=$3
+WORK_DIR=$4
+GPUS=${GPUS:-8}
+GPUS_PER_NODE=${GPUS_PER_NODE:-8}
+CPUS_PER_TASK=${CPUS_PER_TASK:-5}
+SRUN_ARGS=${SRUN_ARGS:-}
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PYTHON=${PYTHON:-$( [ -x "$ROOT/.venv/bin/python" ] && echo "$ROOT/.venv/bin/python" || echo python)}
+export MASTER_PORT=${PORT:-29500}
+
+PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
+srun -p "$PARTITION" \
+    --job-name="$JOB_NAME" \
+    --gres=gpu:"$GPUS_PER_NODE" \
+    --ntasks="$GPUS" \
+    --ntasks-per-node="$GPUS_PER_NODE" \
+    --cpus-per-task="$CPUS_PER_TASK" \
+    --kill-on-bad-exit=1 \
+    $SRUN_ARGS \
+    "$PYTHON" -u "$ROOT/tools/train.py" "$CONFIG" --work-dir="$WORK_DIR" \
+    --launcher=slurm "${@:5}"
