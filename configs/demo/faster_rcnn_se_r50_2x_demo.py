@@ -8,7 +8,7 @@ _base_ = '../faster_rcnn_se_r50_2x.py'
 data_root = 'data/demo/coco/'
 metainfo = dict(classes=('square', 'disc', 'triangle'))
 width = 16  # SE-ResNet-50 at base_channels=16: stage outputs 64..512
-max_epochs = 8
+max_epochs = 12
 
 model = dict(
     backbone=dict(
@@ -67,7 +67,7 @@ train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=20),
     dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True,
-         milestones=[6], gamma=0.1),
+         milestones=[9], gamma=0.1),
 ]
 default_hooks = dict(
     logger=dict(interval=2),

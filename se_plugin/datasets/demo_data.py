@@ -151,7 +151,7 @@ def _iou(a, b) -> float:
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
-def make_coco(root: str, num_images: Tuple[int, int] = (96, 24),
+def make_coco(root: str, num_images: Tuple[int, int] = (128, 32),
               size: int = 128, seed: int = 2) -> str:
     """COCO 2017 layout with the ``DET_CLASSES`` categories (ids from 1)."""
     rng = np.random.default_rng(seed)

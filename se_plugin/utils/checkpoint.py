@@ -43,7 +43,13 @@ def _numpy_globals() -> list:
     for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
         found += [(reconstruct, f'{module}._reconstruct'),
                   (scalar, f'{module}.scalar')]
-    found += [type(np.dtype(t)) for t in (np.float64, np.float32, np.int64)]
+    # numpy 1.25+ dtype classes (e.g. UInt32DType of numpy's RNG state).
+    found += [
+        type(np.dtype(t)) for t in (np.bool_, np.int8, np.int16, np.int32,
+                                    np.int64, np.uint8, np.uint16, np.uint32,
+                                    np.uint64, np.float16, np.float32,
+                                    np.float64)
+    ]
     return found
 
 
