@@ -228,5 +228,6 @@ def test_fused_path_matches_unfused_reference(position):
     out_r.square().sum().backward()
     for (name, p_f), p_r in zip(fused.named_parameters(),
                                 reference.parameters()):
-        torch.testing.assert_close(p_f.grad, p_r.grad, rtol=1e-4, atol=1e-6,
-                                   msg=name)
+        # Relative to the gradient's size: rounding differs, formulas don't.
+        error = (p_f.grad - p_r.grad).norm() / p_r.grad.norm().clamp(1e-12)
+        assert error < 1e-4, name

@@ -131,7 +131,7 @@ def test_coco_demo_boxes_match_the_json(demo_root):
     ds = coco(root)
     data = json.load(open(osp.join(root, 'annotations',
                                    'instances_val2017.json')))
-    assert len(ds) == len(data['images']) == 24
+    assert len(ds) == len(data['images']) == 32
     first = ds[0]
     anns = [a for a in data['annotations'] if a['image_id'] == 1]
     x, y, w, h = anns[0]['bbox']

@@ -96,7 +96,8 @@ def test_resume_logs_the_same_losses(demo_root, tmp_path):
         return {r['step']: r['loss'] for r in logged(work_dir) if 'loss' in r}
 
     full, cut = losses(tmp_path / 'full'), losses(tmp_path / 'cut')
-    assert len(full) == 16 and full.keys() == cut.keys()
+    assert len(full) == 2 * 96 // 16  # 2 epochs of 96 images, batch 16
+    assert full.keys() == cut.keys()
     assert full == cut
 
 
@@ -106,8 +107,8 @@ def test_dist_train_two_processes_on_cpu(demo_root, tmp_path):
               *data_options(IMAGENET, demo_root), 'train_cfg.max_epochs=1',
               env=dict(PORT='29517'))
     assert 'Distributed training: True' in out
-    assert 'world_size: 2' in out.replace('World size', 'world_size') or \
-        'GPU number: 2' in out
+    assert 'GPU number: 2' in out  # mmengine's name for the world size
+    assert "dist_cfg: {'backend': 'gloo'}" in out
     metrics = evaluate(IMAGENET, tmp_path / 'w' / 'epoch_1.pth',
                            demo_root, tmp_path / 't' / 'metrics.json')
     assert 0 <= metrics['accuracy/top1'] <= 100
