@@ -231,3 +231,26 @@ def test_fused_path_matches_unfused_reference(position):
         # Relative to the gradient's size: rounding differs, formulas don't.
         error = (p_f.grad - p_r.grad).norm() / p_r.grad.norm().clamp(1e-12)
         assert error < 1e-4, name
+
+
+def test_drop_path_applies_after_the_se_scale():
+    torch.manual_seed(0)
+    plain_path = tiny(50, zero_init_residual=False)
+    drop = tiny(50, zero_init_residual=False, drop_path_rate=0.5)
+    plain_path.init_weights()
+    drop.load_state_dict(plain_path.state_dict())
+    x = torch.randn(2, 3, 32, 32)
+    # Stochastic depth is the identity in eval mode; the SE path is the same.
+    torch.testing.assert_close(drop.eval()(x), plain_path.eval()(x))
+    drop.train()
+    torch.manual_seed(1)
+    a = drop(x)[0]
+    torch.manual_seed(2)
+    assert not torch.allclose(a, drop(x)[0])
+
+
+def test_no_graph_breaks_under_torch_compile():
+    model = tiny(50, se_position='standard').eval()
+    explanation = torch._dynamo.explain(model)(torch.randn(1, 3, 32, 32))
+    assert explanation.graph_break_count == 0
+    assert explanation.graph_count == 1

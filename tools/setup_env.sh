@@ -10,7 +10,7 @@
 # - mmcv's setup.py passes -std=c++17; torch 2.14's ATen needs C++20: patched.
 # - isolated builds skip mmcv's ops silently: built with --no-build-isolation.
 # - mmcv's setup.py and mmengine's `mmdet::` config bases import
-#   pkg_resources: setuptools < 82.
+#   pkg_resources: setuptools < 82 (< 81 keeps it quiet about deprecation).
 # - numpy 2.4 removed np.in1d (mmpretrain): numpy pinned to 1.26.
 # - `transformers` breaks `import mmpretrain.models`: never installed, and
 #   removed if something brought it.
@@ -48,7 +48,7 @@ if [ ! -x "$PY" ]; then
   "$PYTHON" -m venv "$VENV"
 fi
 log "installing build tools and ${TORCH[*]}"
-"${PIP[@]}" -U pip 'setuptools<82' wheel ninja
+"${PIP[@]}" -U pip 'setuptools<81' wheel ninja
 "${PIP[@]}" "${TORCH[@]}"
 log "installing pinned requirements"
 "${PIP[@]}" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"

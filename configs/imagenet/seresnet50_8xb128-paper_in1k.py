@@ -1,6 +1,7 @@
 # SE-ResNet-50 with the paper's recipe (Section 5.1): 8 GPUs x 128 = 1024
 # images per step, lr 0.6, /10 every 30 epochs, 100 epochs, He init
-# (no zero-init of the last BN), r = 16, RandomResizedCrop 224 + flip;
+# (no zero-init of the last BN), r = 16, stride on the first 1x1 conv,
+# RandomResizedCrop 224 + flip;
 # evaluation: short edge 256, centre crop 224, top-1/top-5.
 _base_ = [
     '../_base_/models/seresnet50.py',
@@ -10,7 +11,8 @@ _base_ = [
 ]
 custom_imports = dict(imports=['se_plugin'], allow_failed_imports=False)
 
-model = dict(backbone=dict(zero_init_residual=False))
+# The paper's released models put the stride on the first 1x1 conv.
+model = dict(backbone=dict(style='caffe', zero_init_residual=False))
 train_dataloader = dict(
     batch_size=128, dataset=dict(type='se_plugin.ImageNet'))
 val_dataloader = dict(batch_size=128, dataset=dict(type='se_plugin.ImageNet'))

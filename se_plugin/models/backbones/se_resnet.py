@@ -56,16 +56,20 @@ class SEResidualMixin:
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        se, position = self.se, self.se_position
+        se = self.se
+        position = self.se_position if se is not None else None
 
         def _inner_forward(x):
             identity = x if self.downsample is None else self.downsample(x)
-            if se is not None and position == 'pre':
+            if position == 'pre':
                 x = se(x)
-            out = self.drop_path(self.residual(x))
-            if se is not None and position == 'standard':
-                return se(out, identity=identity)
-            if se is not None and position == 'identity':
+            out = self.residual(x)
+            if position == 'standard':
+                if isinstance(self.drop_path, nn.Identity):
+                    return se(out, identity=identity)  # fused scale + sum
+                out = se(out)
+            out = self.drop_path(out)
+            if position == 'identity':
                 identity = se(identity)
             return out + identity
 
@@ -74,7 +78,7 @@ class SEResidualMixin:
         else:
             out = _inner_forward(x)
         out = self.relu(out)
-        if se is not None and position == 'post':
+        if position == 'post':
             out = se(out)
         return out
 

@@ -28,6 +28,11 @@ def check_choice(field: str, value, allowed) -> None:
             f'{field} must be one of {tuple(allowed)}, got {value!r}')
 
 
+def _linear(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
+    """A 1x1 conv applied to (N, C) as the linear layer it is."""
+    return F.linear(x, conv.weight.flatten(1), conv.bias)
+
+
 @MODELS.register_module()
 class SELayer(nn.Module):
     """Squeeze-and-Excitation: ``x * gate(W2 relu(W1 squeeze(x)))`` (Eq. 2-4).
@@ -93,22 +98,25 @@ class SELayer(nn.Module):
         self.gate = gate
         self._gate_fn = GATES[gate]
         self.fused = fused
-        # 1x1 convs are the FCs of Eq. 3 on a pooled 1x1 map, and the
-        # position-wise FCs of NoSqueeze on a full map: one layout for both.
+        # The FCs of Eq. 3 are stored as 1x1 convs (timm's and Caffe's
+        # layout): the same weights serve the position-wise FCs of NoSqueeze.
         self.fc1 = nn.Conv2d(in_channels, squeeze_channels, 1, bias=bias)
         self.fc2 = nn.Conv2d(squeeze_channels, in_channels, 1, bias=bias)
 
     def excite(self, x: torch.Tensor) -> torch.Tensor:
         """The channel weights s of Eq. 3: (N, C, 1, 1), or (N, C, H, W)
         for ``squeeze='none'``."""
+        if self.squeeze == 'none':
+            return self._gate_fn(self.fc2(F.relu(self.fc1(x), inplace=True)))
         if self.squeeze == 'avg':
             # Pool in fp32: under AMP a half-precision sum over H*W loses bits.
-            z = x.mean((2, 3), keepdim=True, dtype=torch.float32).to(x.dtype)
-        elif self.squeeze == 'max':
-            z = x.amax((2, 3), keepdim=True)
+            z = x.mean((2, 3), dtype=torch.float32).to(x.dtype)
         else:
-            z = x
-        return self._gate_fn(self.fc2(F.relu(self.fc1(z), inplace=True)))
+            z = x.amax((2, 3))
+        # On a pooled (N, C) vector the FCs are matrix products; a 1x1 conv
+        # call on a 1x1 map costs several times more in fixed overhead.
+        z = F.relu(_linear(z, self.fc1), inplace=True)
+        return self._gate_fn(_linear(z, self.fc2))[..., None, None]
 
     def forward(self,
                 x: torch.Tensor,
