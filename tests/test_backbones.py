@@ -31,6 +31,7 @@ def se_layers(model):
     (dict(depth=50, se_cfg=dict(ratio=4)), 'se_cfg key'),
     (dict(depth=50, se_cfg=dict(gate='swish')), 'gate'),
     (dict(depth=50, style='tf'), 'style'),
+    (dict(depth=50, branch_relu=True), 'branch_relu'),
 ])
 def test_bad_arguments_raise_naming_the_field(kwargs, field):
     with pytest.raises(ValueError, match=f'^{field}'):

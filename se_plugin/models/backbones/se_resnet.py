@@ -21,7 +21,7 @@ from ..layers.se_layer import SELayer, check_choice
 
 # Where the SE layer sits in a residual block (Fig. 5, Table 14, Table 15).
 SE_POSITIONS = ('standard', 'pre', 'post', 'identity', '3x3')
-SE_CFG_KEYS = ('squeeze', 'gate', 'bias', 'fused')
+SE_CFG_KEYS = ('squeeze', 'gate', 'bias', 'divisor', 'fused')
 
 
 class SEResidualMixin:
@@ -40,9 +40,11 @@ class SEResidualMixin:
                  se_ratio: float = 16,
                  se_position: str = 'standard',
                  se_cfg: Optional[dict] = None,
+                 branch_relu: bool = False,
                  **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.se_position = se_position
+        self.branch_relu = branch_relu
         self.se = None
         if with_se:
             channels = {
@@ -88,7 +90,8 @@ class SEBasicBlock(SEResidualMixin, BasicBlock):
 
     def residual(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.norm1(self.conv1(x)))
-        return self.norm2(self.conv2(out))
+        out = self.norm2(self.conv2(out))
+        return self.relu(out) if self.branch_relu else out
 
 
 class _SEBottleneckResidual(SEResidualMixin):
@@ -122,6 +125,8 @@ class SEBackboneMixin:
                  se_stages: Optional[Sequence[bool]] = None,
                  se_position: str = 'standard',
                  se_cfg: Optional[dict] = None,
+                 caffe_pool: bool = False,
+                 branch_relu: bool = False,
                  **kwargs) -> None:
         check_choice('depth', depth, self.arch_settings)
         num_stages = kwargs.get('num_stages', 4)
@@ -144,6 +149,9 @@ class SEBackboneMixin:
             raise ValueError(
                 "se_position='3x3' needs bottleneck blocks (depth >= 50); "
                 f'depth {depth} uses basic blocks')
+        if branch_relu and issubclass(block, Bottleneck):
+            raise ValueError('branch_relu is a basic-block option (depth 18 '
+                             f'or 34); depth {depth} uses bottlenecks')
         se_cfg = dict(se_cfg or {})
         for key in se_cfg:
             check_choice('se_cfg key', key, SE_CFG_KEYS)
@@ -153,7 +161,10 @@ class SEBackboneMixin:
         self.se_stages = tuple(se_stages)
         self.se_position = se_position
         self.se_cfg = se_cfg
+        self.branch_relu = branch_relu
         super().__init__(depth=depth, **kwargs)
+        if caffe_pool:
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
 
     def train(self, mode: bool = True) -> nn.Module:
         # mmpretrain's ResNet.train returns None, breaking `model.eval()(x)`.
@@ -168,6 +179,7 @@ class SEBackboneMixin:
             se_ratio=self.se_ratio,
             se_position=self.se_position,
             se_cfg=self.se_cfg,
+            branch_relu=self.branch_relu,
             **kwargs)
 
 
@@ -176,14 +188,18 @@ class SEResNet(SEBackboneMixin, ResNet):
     """SE-ResNet (Table 1): mmpretrain's ResNet with SE blocks.
 
     Args:
-        depth: 18, 34, 50, 101 or 152.
+        depth: 18, 34, 26, 50, 101 or 152 (26: 2 bottlenecks per stage).
         se_ratio: Reduction ratio r of every SE layer (Table 10). Default: 16.
         se_stages: One bool per stage: which stages get SE blocks
             (Table 13). Default: all. All False is the plain ResNet.
         se_position: ``'standard'``, ``'pre'``, ``'post'``, ``'identity'``
             (Fig. 5, Table 14) or ``'3x3'`` (Table 15, depth >= 50).
         se_cfg: Further :class:`SELayer` options: ``squeeze``, ``gate``,
-            ``bias``, ``fused``.
+            ``bias``, ``divisor``, ``fused``.
+        caffe_pool: Stem max-pool with ``ceil_mode=True`` and no padding,
+            as the Caffe release (Cadene's and timm's ``legacy_*`` ports).
+        branch_relu: A ReLU ending each basic block's residual branch,
+            before SE and the sum (timm's ``legacy_seresnet18/34``).
         **kwargs: mmpretrain ``ResNet`` arguments: ``out_indices``,
             ``frozen_stages``, ``norm_eval``, ``style`` (``'caffe'`` puts
             the stride on the first 1x1 conv, as in the paper's released
@@ -204,6 +220,7 @@ class SEResNet(SEBackboneMixin, ResNet):
         depth: (SEBottleneck if block is Bottleneck else SEBasicBlock, blocks)
         for depth, (block, blocks) in ResNet.arch_settings.items()
     }
+    arch_settings[26] = (SEBottleneck, (2, 2, 2, 2))  # timm's and Cadene's
 
 
 @MODELS.register_module()
@@ -211,7 +228,7 @@ class SEResNeXt(SEBackboneMixin, ResNeXt):
     """SE-ResNeXt (Table 1): mmpretrain's ResNeXt with SE blocks.
 
     Args:
-        depth: 50, 101 or 152.
+        depth: 26, 50, 101 or 152.
         groups: Groups of the 3x3 conv (the C of "32x4d"). Default: 32.
         width_per_group: Channels per group in the first stage (the "4d").
             Default: 4.
@@ -228,3 +245,4 @@ class SEResNeXt(SEBackboneMixin, ResNeXt):
         depth: (SEXBottleneck, blocks)
         for depth, (_, blocks) in ResNeXt.arch_settings.items()
     }
+    arch_settings[26] = (SEXBottleneck, (2, 2, 2, 2))  # seresnext26

@@ -28,6 +28,13 @@ def check_choice(field: str, value, allowed) -> None:
             f'{field} must be one of {tuple(allowed)}, got {value!r}')
 
 
+def make_divisible(value: float, divisor: int) -> int:
+    """Round to a multiple of ``divisor``, never more than 10% down
+    (timm's and mmpretrain's rule)."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
 def _linear(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
     """A 1x1 conv applied to (N, C) as the linear layer it is."""
     return F.linear(x, conv.weight.flatten(1), conv.bias)
@@ -46,6 +53,9 @@ class SELayer(nn.Module):
         ratio: Reduction ratio r; the bottleneck has ``C // r`` channels
             (at least 1). Default: 16.
         squeeze_channels: Explicit bottleneck width; overrides ``ratio``.
+        divisor: Round the bottleneck width ``C / r`` to a multiple of this
+            (timm's and mmpretrain's SE widths, e.g. 8 for SE-ResNet-18's
+            64-channel stage); None keeps the paper's ``C // r``.
         squeeze: ``'avg'`` (global average pooling, the paper's choice),
             ``'max'`` (global max pooling, Table 11) or ``'none'``
             (NoSqueeze, Table 16: the two FCs act as 1x1 convs at every
@@ -74,6 +84,7 @@ class SELayer(nn.Module):
                  in_channels: int,
                  ratio: float = 16,
                  squeeze_channels: Optional[int] = None,
+                 divisor: Optional[int] = None,
                  squeeze: str = 'avg',
                  gate: str = 'sigmoid',
                  bias: bool = True,
@@ -86,7 +97,13 @@ class SELayer(nn.Module):
             if not isinstance(ratio, (int, float)) or ratio <= 0:
                 raise ValueError(
                     f'ratio must be a positive number, got {ratio!r}')
-            squeeze_channels = max(1, int(in_channels // ratio))
+            if divisor is None:
+                squeeze_channels = max(1, int(in_channels // ratio))
+            elif isinstance(divisor, int) and divisor > 0:
+                squeeze_channels = make_divisible(in_channels / ratio, divisor)
+            else:
+                raise ValueError(
+                    f'divisor must be a positive int or None, got {divisor!r}')
         elif not isinstance(squeeze_channels, int) or squeeze_channels < 1:
             raise ValueError('squeeze_channels must be a positive int, '
                              f'got {squeeze_channels!r}')

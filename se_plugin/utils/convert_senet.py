@@ -1,0 +1,247 @@
+"""Convert SE-ResNet/SE-ResNeXt weights from timm, Cadene's
+pretrainedmodels, mmpretrain and torchvision to se_plugin classifiers.
+
+The architecture is read off the weights (blocks per stage, bottleneck or
+basic, groups, SE widths, deep stem, average-pool shortcut); each family's
+conventions that weights cannot show (where the stride sits, the Caffe stem
+pool) come from the family. Every source key must land on a model key of the
+same shape, or the conversion fails listing the keys by name.
+"""
+import os.path as osp
+import re
+from collections import defaultdict
+from typing import Dict, Tuple
+
+import torch
+
+SOURCES = ('timm', 'cadene', 'mmpretrain', 'torchvision')
+# (blocks per stage, bottleneck?) -> depth
+DEPTHS = {
+    ((2, 2, 2, 2), False): 18,
+    ((3, 4, 6, 3), False): 34,
+    ((2, 2, 2, 2), True): 26,
+    ((3, 4, 6, 3), True): 50,
+    ((3, 4, 23, 3), True): 101,
+    ((3, 8, 36, 3), True): 152,
+}
+IMAGENET_MEAN = [123.675, 116.28, 103.53]  # RGB, 0-255: every source's
+IMAGENET_STD = [58.395, 57.12, 57.375]
+
+
+class ConversionError(ValueError):
+    """A checkpoint that cannot be converted; the message says why."""
+
+
+def load_weights(path: str) -> Dict[str, torch.Tensor]:
+    """Read a state dict from a .pth/.pt (weights only) or .safetensors."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'SRC: {path} does not exist')
+    try:
+        if path.endswith('.safetensors'):
+            from safetensors.torch import load_file
+            state = load_file(path)
+        else:
+            state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:  # truncated, corrupt, or carrying code
+        raise ConversionError(
+            f'{path} is not a readable weights-only checkpoint '
+            f'({type(e).__name__}: {str(e).splitlines()[0][:200]})') from e
+    for key in ('state_dict', 'model', 'state_dict_ema'):
+        if isinstance(state, dict) and isinstance(state.get(key), dict):
+            state = state[key]
+            break
+    if not isinstance(state, dict) or not state or not all(
+            isinstance(v, torch.Tensor) for v in state.values()):
+        raise ConversionError(f'{path} holds no state dict of tensors')
+    return {k.removeprefix('module.'): v for k, v in state.items()}
+
+
+def detect_source(state: Dict[str, torch.Tensor]) -> str:
+    if any(k.startswith('backbone.') for k in state):
+        return 'mmpretrain'
+    if 'layer0.conv1.weight' in state or 'last_linear.weight' in state:
+        return 'cadene'
+    if any('.se.' in k for k in state) or 'conv1.0.weight' in state:
+        return 'timm'
+    if 'conv1.weight' in state and 'fc.weight' in state:
+        return 'torchvision'
+    raise ConversionError(
+        'cannot tell the source: no known SE-ResNet/ResNet layout (keys '
+        f'start {sorted(state)[:4]}); pass --source one of {SOURCES}')
+
+
+_SE = re.compile(r'\.(se|se_module|se_layer)\.(fc1|fc2|conv1|conv2)(\.conv)?\.')
+
+
+def _rename(key: str, source: str, deep_stem: bool) -> str:
+    """Source key -> se_plugin classifier key."""
+    key = _SE.sub(lambda m: '.se.fc1.' if m.group(2) in ('fc1', 'conv1')
+                  else '.se.fc2.', key)
+    if source == 'mmpretrain':
+        return key
+    stem = (('conv1.0.', 'stem.0.conv.'), ('conv1.1.', 'stem.0.bn.'),
+            ('conv1.3.', 'stem.1.conv.'), ('conv1.4.', 'stem.1.bn.'),
+            ('conv1.6.', 'stem.2.conv.'), ('bn1.', 'stem.2.bn.'))
+    if not deep_stem:
+        stem = (('layer0.conv1.', 'conv1.'), ('layer0.bn1.', 'bn1.'))
+    for old, new in stem:
+        if key.startswith(old):
+            key = new + key[len(old):]
+            break
+    if key.startswith(('fc.', 'last_linear.')):
+        return 'head.fc.' + key.split('.', 1)[1]
+    return 'backbone.' + key
+
+
+def infer_backbone(state: Dict[str, torch.Tensor], source: str) -> dict:
+    """The se_plugin backbone config that the weights belong to."""
+    if source == 'mmpretrain':
+        state = {k[len('backbone.'):]: v for k, v in state.items()
+                 if k.startswith('backbone.')}
+    if 'layer0.conv3.weight' in state:
+        raise ConversionError(
+            'SENet-154 (three-conv stem, 3x3 shortcuts) needs the SENet154 '
+            'backbone, which se_plugin does not have yet')
+    blocks = tuple(
+        len({k.split('.')[1] for k in state if k.startswith(f'layer{i}.')})
+        for i in range(1, 5))
+    bottleneck = 'layer1.0.conv3.weight' in state
+    if (blocks, bottleneck) not in DEPTHS:
+        raise ConversionError(
+            f'{blocks} blocks per stage ({"bottleneck" if bottleneck else "basic"}'
+            f') is none of the known depths {sorted(set(DEPTHS.values()))}')
+    conv2 = state['layer1.0.conv2.weight']
+    groups = conv2.shape[0] // conv2.shape[1]
+    deep_stem = 'conv1.0.weight' in state or 'stem.0.conv.weight' in state
+    # timm 'd' models: avg-pool shortcut, so index 1 of the shortcut is a conv.
+    shortcut = state.get('layer2.0.downsample.1.weight')
+    avg_down = shortcut is not None and shortcut.dim() == 4
+    se_stages = tuple(
+        any(re.match(rf'layer{i}\.\d+\.(se|se_module|se_layer)\.', k)
+            for k in state) for i in range(1, 5))
+    backbone = dict(
+        type='se_plugin.SEResNeXt' if groups > 1 else 'se_plugin.SEResNet',
+        depth=DEPTHS[(blocks, bottleneck)],
+        out_indices=(3, ),
+        # Caffe's SE-ResNets stride in the first 1x1; its SE-ResNeXts and
+        # every other source in the 3x3.
+        style='caffe' if source == 'cadene' and groups == 1 and bottleneck
+        else 'pytorch',
+        se_stages=se_stages)
+    if groups > 1:
+        backbone.update(groups=groups, width_per_group=conv2.shape[0] // groups)
+    if deep_stem:
+        backbone.update(deep_stem=True, stem_channels=64)
+    if avg_down:
+        backbone.update(avg_down=True)
+    if source == 'cadene':
+        backbone.update(caffe_pool=True)
+        if not bottleneck:  # timm's legacy_seresnet18/34 (not in Cadene's)
+            backbone.update(branch_relu=True)
+    if any(se_stages):
+        se_keys = {k: _SE.search('.' + k) for k in state}
+        fc1 = next(v for k, v in state.items() if se_keys[k]
+                   and se_keys[k].group(2) in ('fc1', 'conv1')
+                   and k.endswith('weight'))
+        se_cfg = dict(bias=any(se_keys[k] and k.endswith('bias')
+                               for k in state))
+        if fc1.shape[0] != fc1.shape[1] // 16:
+            se_cfg['divisor'] = 8  # timm and mmpretrain round SE widths
+        backbone.update(se_ratio=16, se_cfg=se_cfg)
+    return backbone
+
+
+def classifier_config(backbone: dict, num_classes: int) -> dict:
+    depth = backbone['depth']
+    channels = 512 if depth in (18, 34) else 2048
+    return dict(
+        type='ImageClassifier',
+        backbone=backbone,
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=num_classes,
+                  in_channels=channels, topk=(1, 5)),
+        data_preprocessor=dict(
+            num_classes=num_classes, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+            to_rgb=True))
+
+
+def _pair_shortcuts(mapped: dict, target_keys) -> dict:
+    """Shortcut modules are numbered differently (timm puts an Identity in
+    front of stride-1 average-pool shortcuts): pair them in order."""
+    groups = defaultdict(list)
+    for key in list(mapped):
+        m = re.match(r'(.*\.downsample\.)(\d+)\.(.*)', key)
+        if m:
+            groups[m.group(1)].append((int(m.group(2)), m.group(3), key))
+    for prefix, items in groups.items():
+        wanted = sorted(
+            (int(k[len(prefix):].split('.')[0]), k) for k in target_keys
+            if k.startswith(prefix))
+        indices = sorted({i for i, _, _ in items})
+        target_indices = sorted({i for i, _ in wanted})
+        if len(indices) != len(target_indices):
+            continue  # reported as missing/unexpected below
+        renumber = dict(zip(indices, target_indices))
+        for index, rest, key in items:
+            mapped[f'{prefix}{renumber[index]}.{rest}'] = mapped.pop(key)
+    return mapped
+
+
+def convert(state: Dict[str, torch.Tensor],
+            source: str = 'auto') -> Tuple[Dict[str, torch.Tensor], dict]:
+    """Return (se_plugin classifier state dict, its model config)."""
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+
+    if source == 'auto':
+        source = detect_source(state)
+    if source not in SOURCES:
+        raise ConversionError(
+            f'source must be one of {SOURCES + ("auto", )}, got {source!r}')
+    state = {k: v for k, v in state.items()
+             if not k.endswith('num_batches_tracked')}
+    head = 'head.fc.weight' if source == 'mmpretrain' else (
+        'last_linear.weight' if source == 'cadene' else 'fc.weight')
+    if head not in state:
+        raise ConversionError(f'no classifier weights {head!r} in the '
+                              f'{source} checkpoint')
+    model_cfg = classifier_config(
+        infer_backbone(state, source), num_classes=state[head].shape[0])
+    init_default_scope('mmpretrain')
+    target = MODELS.build(model_cfg).state_dict()
+    target = {k: v for k, v in target.items()
+              if not k.endswith('num_batches_tracked')}
+    deep_stem = model_cfg['backbone'].get('deep_stem', False)
+    mapped = {_rename(k, source, deep_stem): v for k, v in state.items()}
+    mapped = _pair_shortcuts(mapped, target)
+    missing = sorted(set(target) - set(mapped))
+    unexpected = sorted(set(mapped) - set(target))
+    mis_shaped = sorted(
+        f'{k}: {tuple(mapped[k].shape)} vs {tuple(target[k].shape)}'
+        for k in set(mapped) & set(target)
+        if mapped[k].shape != target[k].shape)
+    if missing or unexpected or mis_shaped:
+        raise ConversionError(
+            f'the {source} weights do not fit {model_cfg["backbone"]}:\n'
+            f'  missing: {missing}\n  unexpected: {unexpected}\n'
+            f'  mis-shaped: {mis_shaped}')
+    return mapped, model_cfg
+
+
+def config_text(model_cfg: dict, src: str, source: str) -> str:
+    """An mmpretrain config that ``mmpretrain.apis.init_model`` can use."""
+    from mmengine.config import Config
+    cfg = Config(
+        dict(
+            custom_imports=dict(
+                imports=['se_plugin'], allow_failed_imports=False),
+            default_scope='mmpretrain',
+            model=model_cfg,
+            test_pipeline=[
+                dict(type='LoadImageFromFile'),
+                dict(type='ResizeEdge', scale=256, edge='short'),
+                dict(type='CenterCrop', crop_size=224),
+                dict(type='PackInputs'),
+            ]))
+    return (f'# Converted from {src} ({source}) by '
+            'tools/model_converters/convert_senet.py\n' + cfg.pretty_text)
