@@ -6,13 +6,15 @@ se_plugin's own training checkpoints with ``weights_only=True``.
 """
 from .datasets import CocoDataset, ImageNet, Places365
 from .engine import RNGStateHook
-from .models import SELayer, SEResNet, SEResNeXt
+from .models import (DropoutLinearClsHead, SELayer, SENet154, SEResNet,
+                     SEResNeXt)
 from .utils.checkpoint import allow_mmengine_checkpoints
 from .version import __version__
 
 allow_mmengine_checkpoints()
 
 __all__ = [
-    'CocoDataset', 'ImageNet', 'Places365', 'RNGStateHook', 'SELayer',
-    'SEResNet', 'SEResNeXt', '__version__'
+    'CocoDataset', 'DropoutLinearClsHead', 'ImageNet', 'Places365',
+    'RNGStateHook', 'SELayer', 'SENet154', 'SEResNet', 'SEResNeXt',
+    '__version__'
 ]

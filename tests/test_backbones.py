@@ -255,3 +255,36 @@ def test_no_graph_breaks_under_torch_compile():
     explanation = torch._dynamo.explain(model)(torch.randn(1, 3, 32, 32))
     assert explanation.graph_break_count == 0
     assert explanation.graph_count == 1
+
+
+def test_senet154_structure():
+    from se_plugin import SENet154
+    model = SENet154(stem_channels=16, base_channels=8, groups=4,
+                     out_indices=(0, 1, 2, 3)).eval()
+    outs = model(torch.rand(1, 3, 64, 64))
+    assert [tuple(o.shape) for o in outs] == [(1, 32, 16, 16), (1, 64, 8, 8),
+                                              (1, 128, 4, 4), (1, 256, 2, 2)]
+    block = model.layer2[0]
+    # in -> 2p -> 4p -> 4p, grouped 3x3, 3x3 stride-2 shortcut
+    assert (block.conv1.out_channels, block.conv2.out_channels,
+            block.conv3.out_channels) == (32, 64, 64)
+    assert block.conv2.groups == 4 and block.conv2.stride == (2, 2)
+    assert block.downsample[0].kernel_size == (3, 3)
+    assert model.layer1[0].downsample[0].kernel_size == (1, 1)
+    assert [len(getattr(model, f'layer{i}')) for i in range(1, 5)] == [
+        3, 8, 36, 3]
+    assert model.maxpool.ceil_mode and model.maxpool.padding == 0
+    assert len(se_layers(model)) == 50
+
+
+def test_dropout_head():
+    from se_plugin import DropoutLinearClsHead
+    head = DropoutLinearClsHead(dropout=0.5, num_classes=3, in_channels=8)
+    feats = (torch.ones(4, 8), )
+    head.eval()
+    assert torch.equal(head.pre_logits(feats), feats[0])
+    head.train()
+    dropped = head.pre_logits(feats)
+    assert set(dropped.unique().tolist()) <= {0.0, 2.0} and (dropped == 0).any()
+    with pytest.raises(ValueError, match='dropout must be'):
+        DropoutLinearClsHead(dropout=1.5, num_classes=3, in_channels=8)

@@ -3,8 +3,8 @@
 import pytest
 from mmengine.registry import MODELS, init_default_scope
 
-from se_plugin.utils.complexity import (PAPER_ROWS, classifier, count_macs,
-                                        count_params)
+from se_plugin.utils.classifier import classifier
+from se_plugin.utils.complexity import PAPER_ROWS, count_macs, count_params
 
 STAGES = [(3, 256), (4, 512), (6, 1024), (3, 2048)]  # (N_s, C_s), ResNet-50
 

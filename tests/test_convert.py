@@ -19,13 +19,13 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TIMM = [
     'seresnet18', 'seresnet34', 'seresnet50', 'seresnet101', 'seresnet152',
     'seresnext26d_32x4d', 'seresnext50_32x4d', 'seresnext101_32x4d',
-    'seresnext101_64x4d'
+    'seresnext101_64x4d', 'senet154'
 ]
 # Cadene's pretrainedmodels layout, as timm's legacy_* ports reproduce it.
 CADENE = [
     'legacy_seresnet18', 'legacy_seresnet34', 'legacy_seresnet50',
     'legacy_seresnet101', 'legacy_seresnet152', 'legacy_seresnext26_32x4d',
-    'legacy_seresnext50_32x4d', 'legacy_seresnext101_32x4d'
+    'legacy_seresnext50_32x4d', 'legacy_seresnext101_32x4d', 'legacy_senet154'
 ]
 
 
@@ -162,6 +162,7 @@ def test_mis_shaped_and_unknown_keys_are_listed():
     assert 'backbone.layer1.0.extra.weight' in message
 
 
-def test_senet154_is_refused_by_name():
-    with pytest.raises(ConversionError, match='SENet-154'):
-        convert(timm.create_model('legacy_senet154').state_dict(), 'cadene')
+def test_senet154_converts_to_its_backbone():
+    _, cfg = convert(timm.create_model('legacy_senet154').state_dict())
+    assert cfg['backbone']['type'] == 'se_plugin.SENet154'
+    assert cfg['backbone']['caffe_pool']

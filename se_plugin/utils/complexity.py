@@ -50,20 +50,6 @@ def count_macs(model: nn.Module,
     return counter.get_total_flops() // 2 + se_ops
 
 
-def classifier(backbone: dict, num_classes: int = 1000) -> dict:
-    """An mmpretrain ImageClassifier config: backbone, global average pool
-    and a linear head, as in the paper's Table 1."""
-    channels = 512 if backbone.get('depth') in (18, 34) else 2048
-    return dict(
-        type='mmpretrain.ImageClassifier',
-        backbone=backbone,
-        neck=dict(type='mmpretrain.GlobalAveragePooling'),
-        head=dict(
-            type='mmpretrain.LinearClsHead',
-            num_classes=num_classes,
-            in_channels=channels))
-
-
 def _r50(**se_options) -> dict:
     # The paper's counts use the released models' layout: stride on the
     # first 1x1 conv (style='caffe'); pytorch style costs 4.09 GMACs.

@@ -14,6 +14,8 @@ from typing import Dict, Tuple
 
 import torch
 
+from .classifier import classifier
+
 SOURCES = ('timm', 'cadene', 'mmpretrain', 'torchvision')
 # (blocks per stage, bottleneck?) -> depth
 DEPTHS = {
@@ -73,18 +75,28 @@ def detect_source(state: Dict[str, torch.Tensor]) -> str:
 _SE = re.compile(r'\.(se|se_module|se_layer)\.(fc1|fc2|conv1|conv2)(\.conv)?\.')
 
 
+def _stem_names(source: str, deep_stem: bool) -> tuple:
+    """(source prefix, se_plugin prefix) pairs of the stem's layers."""
+    if source == 'cadene' and deep_stem:  # SENet-154: layer0.conv1..bn3
+        return tuple((f'layer0.{kind}{i + 1}.', f'stem.{i}.{kind}.')
+                     for i in range(3) for kind in ('conv', 'bn'))
+    if source == 'cadene':
+        return (('layer0.conv1.', 'conv1.'), ('layer0.bn1.', 'bn1.'))
+    if deep_stem:  # timm: conv1 = Sequential(conv, bn, act, conv, bn, act,
+        # conv), then bn1
+        return (('conv1.0.', 'stem.0.conv.'), ('conv1.1.', 'stem.0.bn.'),
+                ('conv1.3.', 'stem.1.conv.'), ('conv1.4.', 'stem.1.bn.'),
+                ('conv1.6.', 'stem.2.conv.'), ('bn1.', 'stem.2.bn.'))
+    return ()
+
+
 def _rename(key: str, source: str, deep_stem: bool) -> str:
     """Source key -> se_plugin classifier key."""
     key = _SE.sub(lambda m: '.se.fc1.' if m.group(2) in ('fc1', 'conv1')
                   else '.se.fc2.', key)
     if source == 'mmpretrain':
         return key
-    stem = (('conv1.0.', 'stem.0.conv.'), ('conv1.1.', 'stem.0.bn.'),
-            ('conv1.3.', 'stem.1.conv.'), ('conv1.4.', 'stem.1.bn.'),
-            ('conv1.6.', 'stem.2.conv.'), ('bn1.', 'stem.2.bn.'))
-    if not deep_stem:
-        stem = (('layer0.conv1.', 'conv1.'), ('layer0.bn1.', 'bn1.'))
-    for old, new in stem:
+    for old, new in _stem_names(source, deep_stem):
         if key.startswith(old):
             key = new + key[len(old):]
             break
@@ -98,10 +110,6 @@ def infer_backbone(state: Dict[str, torch.Tensor], source: str) -> dict:
     if source == 'mmpretrain':
         state = {k[len('backbone.'):]: v for k, v in state.items()
                  if k.startswith('backbone.')}
-    if 'layer0.conv3.weight' in state:
-        raise ConversionError(
-            'SENet-154 (three-conv stem, 3x3 shortcuts) needs the SENet154 '
-            'backbone, which se_plugin does not have yet')
     blocks = tuple(
         len({k.split('.')[1] for k in state if k.startswith(f'layer{i}.')})
         for i in range(1, 5))
@@ -110,9 +118,12 @@ def infer_backbone(state: Dict[str, torch.Tensor], source: str) -> dict:
         raise ConversionError(
             f'{blocks} blocks per stage ({"bottleneck" if bottleneck else "basic"}'
             f') is none of the known depths {sorted(set(DEPTHS.values()))}')
-    conv2 = state['layer1.0.conv2.weight']
-    groups = conv2.shape[0] // conv2.shape[1]
-    deep_stem = 'conv1.0.weight' in state or 'stem.0.conv.weight' in state
+    conv1, conv2 = state['layer1.0.conv1.weight'], state['layer1.0.conv2.weight']
+    groups = conv1.shape[0] // conv2.shape[1]
+    # SENet-154: the first 1x1 conv is half as wide as the 3x3 conv.
+    senet154 = bottleneck and conv1.shape[0] * 2 == conv2.shape[0]
+    deep_stem = any(k in state for k in ('conv1.0.weight', 'layer0.conv3.weight',
+                                         'stem.0.conv.weight'))
     # timm 'd' models: avg-pool shortcut, so index 1 of the shortcut is a conv.
     shortcut = state.get('layer2.0.downsample.1.weight')
     avg_down = shortcut is not None and shortcut.dim() == 4
@@ -128,16 +139,22 @@ def infer_backbone(state: Dict[str, torch.Tensor], source: str) -> dict:
         style='caffe' if source == 'cadene' and groups == 1 and bottleneck
         else 'pytorch',
         se_stages=se_stages)
-    if groups > 1:
-        backbone.update(groups=groups, width_per_group=conv2.shape[0] // groups)
-    if deep_stem:
-        backbone.update(deep_stem=True, stem_channels=64)
-    if avg_down:
-        backbone.update(avg_down=True)
-    if source == 'cadene':
-        backbone.update(caffe_pool=True)
-        if not bottleneck:  # timm's legacy_seresnet18/34 (not in Cadene's)
-            backbone.update(branch_relu=True)
+    if senet154:
+        backbone = dict(type='se_plugin.SENet154', out_indices=(3, ),
+                        groups=groups, se_stages=se_stages,
+                        caffe_pool=source == 'cadene')
+    else:
+        if groups > 1:
+            backbone.update(
+                groups=groups, width_per_group=conv2.shape[0] // groups)
+        if deep_stem:
+            backbone.update(deep_stem=True, stem_channels=64)
+        if avg_down:
+            backbone.update(avg_down=True)
+        if source == 'cadene':
+            backbone.update(caffe_pool=True)
+            if not bottleneck:  # timm's legacy_seresnet18/34
+                backbone.update(branch_relu=True)
     if any(se_stages):
         se_keys = {k: _SE.search('.' + k) for k in state}
         fc1 = next(v for k, v in state.items() if se_keys[k]
@@ -149,20 +166,6 @@ def infer_backbone(state: Dict[str, torch.Tensor], source: str) -> dict:
             se_cfg['divisor'] = 8  # timm and mmpretrain round SE widths
         backbone.update(se_ratio=16, se_cfg=se_cfg)
     return backbone
-
-
-def classifier_config(backbone: dict, num_classes: int) -> dict:
-    depth = backbone['depth']
-    channels = 512 if depth in (18, 34) else 2048
-    return dict(
-        type='ImageClassifier',
-        backbone=backbone,
-        neck=dict(type='GlobalAveragePooling'),
-        head=dict(type='LinearClsHead', num_classes=num_classes,
-                  in_channels=channels, topk=(1, 5)),
-        data_preprocessor=dict(
-            num_classes=num_classes, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-            to_rgb=True))
 
 
 def _pair_shortcuts(mapped: dict, target_keys) -> dict:
@@ -205,13 +208,18 @@ def convert(state: Dict[str, torch.Tensor],
     if head not in state:
         raise ConversionError(f'no classifier weights {head!r} in the '
                               f'{source} checkpoint')
-    model_cfg = classifier_config(
-        infer_backbone(state, source), num_classes=state[head].shape[0])
+    num_classes = state[head].shape[0]
+    model_cfg = classifier(
+        infer_backbone(state, source), num_classes,
+        data_preprocessor=dict(
+            num_classes=num_classes, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+            to_rgb=True))
     init_default_scope('mmpretrain')
     target = MODELS.build(model_cfg).state_dict()
     target = {k: v for k, v in target.items()
               if not k.endswith('num_batches_tracked')}
-    deep_stem = model_cfg['backbone'].get('deep_stem', False)
+    deep_stem = model_cfg['backbone'].get(
+        'deep_stem', model_cfg['backbone']['type'] == 'se_plugin.SENet154')
     mapped = {_rename(k, source, deep_stem): v for k, v in state.items()}
     mapped = _pair_shortcuts(mapped, target)
     missing = sorted(set(target) - set(mapped))

@@ -12,8 +12,8 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 import se_plugin  # noqa: F401  (registers se_plugin.*)
-from se_plugin.utils.complexity import (PAPER_ROWS, classifier, count_macs,
-                                        count_params)
+from se_plugin.utils.classifier import classifier
+from se_plugin.utils.complexity import PAPER_ROWS, count_macs, count_params
 
 
 def parse_args():

@@ -1,3 +1,4 @@
 from .se_resnet import SEResNet, SEResNeXt
+from .senet154 import SENet154
 
-__all__ = ['SEResNet', 'SEResNeXt']
+__all__ = ['SENet154', 'SEResNet', 'SEResNeXt']

@@ -73,7 +73,10 @@ class SEResidualMixin:
             out = self.drop_path(out)
             if position == 'identity':
                 identity = se(identity)
-            return out + identity
+            # In place, as mmpretrain: autograd keeps no copy of a BN output,
+            # and on CPU a fresh block-sized buffer costs page faults.
+            out += identity
+            return out
 
         if self.with_cp and x.requires_grad:
             out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
