@@ -80,8 +80,17 @@ def test_fused_identity_form_matches_scale_then_add():
     torch.manual_seed(0)
     se = SELayer(16, ratio=4)
     x, identity = torch.randn(2, 16, 5, 5), torch.randn(2, 16, 5, 5)
-    torch.testing.assert_close(se(x, identity=identity), identity + se(x))
+    expected = identity + se(x)
+    torch.testing.assert_close(se(x, identity=identity), expected)
     torch.testing.assert_close(se(x), x * se.excite(x))
+    # inplace writes into x only when autograd is off
+    kept = x.clone()
+    out = se(x, identity=identity, inplace=True)
+    assert out.data_ptr() != x.data_ptr() and torch.equal(x, kept)
+    with torch.no_grad():
+        out = se(x, identity=identity, inplace=True)
+    assert out.data_ptr() == x.data_ptr()
+    torch.testing.assert_close(out, expected.detach())
 
 
 @pytest.mark.parametrize('kwargs,field', [

@@ -68,7 +68,8 @@ class SEResidualMixin:
             out = self.residual(x)
             if position == 'standard':
                 if isinstance(self.drop_path, nn.Identity):
-                    return se(out, identity=identity)  # fused scale + sum
+                    # fused scale + sum, into `out` when autograd is off
+                    return se(out, identity=identity, inplace=True)
                 out = se(out)
             out = self.drop_path(out)
             if position == 'identity':

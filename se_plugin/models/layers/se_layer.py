@@ -137,18 +137,23 @@ class SELayer(nn.Module):
 
     def forward(self,
                 x: torch.Tensor,
-                identity: Optional[torch.Tensor] = None) -> torch.Tensor:
+                identity: Optional[torch.Tensor] = None,
+                inplace: bool = False) -> torch.Tensor:
         """``x * s``; with ``identity``, ``identity + x * s`` in one op.
 
         The second form is the standard SE-ResNet block's scale and residual
-        sum fused: one pass over the block output instead of two.
+        sum fused: one pass over the block output instead of two. With
+        ``inplace`` and autograd off, the result overwrites ``x``: no new
+        block-sized buffer (on CPU, allocating one costs more than the sum).
         """
         s = self.excite(x)
         if identity is None:
             return x * s
-        if self.fused:
-            return torch.addcmul(identity, x, s)
-        return x * s + identity
+        if not self.fused:
+            return x * s + identity
+        if inplace and not torch.is_grad_enabled():
+            return torch.addcmul(identity, x, s, out=x)
+        return torch.addcmul(identity, x, s)
 
     def extra_repr(self) -> str:
         return (f'{self.in_channels}, squeeze_channels={self.squeeze_channels}'
