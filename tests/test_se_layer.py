@@ -70,6 +70,9 @@ def test_ratio_channels_and_bias():
     assert SELayer(256, ratio=4).fc1.out_channels == 64
     assert SELayer(256, squeeze_channels=10).fc1.out_channels == 10
     assert SELayer(8, ratio=16).fc1.out_channels == 1
+    # timm's and mmpretrain's rounding: 64 / 16 = 4 -> 8
+    assert SELayer(64, divisor=8).squeeze_channels == 8
+    assert SELayer(256, divisor=8).squeeze_channels == 16
     with_bias = sum(p.numel() for p in SELayer(256).parameters())
     no_bias = sum(p.numel() for p in SELayer(256, bias=False).parameters())
     assert no_bias == 2 * 256 * 16
@@ -99,6 +102,7 @@ def test_fused_identity_form_matches_scale_then_add():
     (dict(ratio=0), 'ratio'),
     (dict(ratio='16'), 'ratio'),
     (dict(squeeze_channels=0), 'squeeze_channels'),
+    (dict(divisor=0), 'divisor'),
 ])
 def test_bad_options_name_the_field(kwargs, field):
     with pytest.raises(ValueError, match=f'^{field} must be'):

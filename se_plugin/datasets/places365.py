@@ -5,7 +5,7 @@ from typing import Optional
 from mmpretrain.datasets import BaseDataset
 
 from se_plugin.registry import DATASETS
-from ..models.layers.se_layer import check_choice
+from se_plugin.utils.checks import check_choice
 from .list_file import read_list_file
 
 LISTS = {

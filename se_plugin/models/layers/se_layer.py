@@ -11,6 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from se_plugin.registry import MODELS
+from se_plugin.utils.checks import check_choice
 
 SQUEEZES = ('avg', 'max', 'none')
 GATES = {
@@ -19,13 +20,6 @@ GATES = {
     'relu': F.relu,
     'hsigmoid': F.hardsigmoid,
 }
-
-
-def check_choice(field: str, value, allowed) -> None:
-    """Raise a ValueError naming ``field`` and the allowed values."""
-    if value not in allowed:
-        raise ValueError(
-            f'{field} must be one of {tuple(allowed)}, got {value!r}')
 
 
 def make_divisible(value: float, divisor: int) -> int:
