@@ -1,7 +1,10 @@
 # configs/places365/seresnet152_8xb32_places365.py on the embedded
 # Places365-format data (4 scene classes, 64x64): SE-ResNet-50 depth at
 # quarter width, 56x56 crops, short schedule.
-_base_ = '../places365/seresnet152_8xb32_places365.py'
+_base_ = [
+    '../places365/seresnet152_8xb32_places365.py',
+    './_base_/small_classification.py',
+]
 
 data_root = 'data/demo/places365'
 model = dict(
@@ -9,24 +12,13 @@ model = dict(
     head=dict(num_classes=4, in_channels=512, topk=(1, 2)))
 data_preprocessor = dict(num_classes=4)
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=56),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=64, edge='short'),
-    dict(type='CenterCrop', crop_size=56),
-    dict(type='PackInputs'),
-]
 train_dataloader = dict(
     batch_size=16, num_workers=0,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    dataset=dict(data_root=data_root,
+                 pipeline={{_base_.demo_train_pipeline}}))
 val_dataloader = dict(
     batch_size=16, num_workers=0,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    dataset=dict(data_root=data_root, pipeline={{_base_.demo_test_pipeline}}))
 test_dataloader = val_dataloader
 val_evaluator = dict(topk=(1, 2))
 test_evaluator = val_evaluator

@@ -1,6 +1,9 @@
 # configs/imagenet/seresnet50_8xb32_in1k.py on the embedded ImageNet-format
 # data (4 classes, 64x64 images): quarter width, 56x56 crops, short schedule.
-_base_ = '../imagenet/seresnet50_8xb32_in1k.py'
+_base_ = [
+    '../imagenet/seresnet50_8xb32_in1k.py',
+    './_base_/small_classification.py',
+]
 
 data_root = 'data/demo/imagenet'
 model = dict(
@@ -8,24 +11,13 @@ model = dict(
     head=dict(num_classes=4, in_channels=512, topk=(1, 2)))
 data_preprocessor = dict(num_classes=4)
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='RandomResizedCrop', scale=56),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(type='PackInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeEdge', scale=64, edge='short'),
-    dict(type='CenterCrop', crop_size=56),
-    dict(type='PackInputs'),
-]
 train_dataloader = dict(
     batch_size=16, num_workers=0,
-    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+    dataset=dict(data_root=data_root,
+                 pipeline={{_base_.demo_train_pipeline}}))
 val_dataloader = dict(
     batch_size=16, num_workers=0,
-    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+    dataset=dict(data_root=data_root, pipeline={{_base_.demo_test_pipeline}}))
 test_dataloader = val_dataloader
 val_evaluator = dict(topk=(1, 2))
 test_evaluator = val_evaluator
