@@ -17,12 +17,11 @@ from mmpretrain.models.backbones.resnext import Bottleneck as XBottleneck
 from mmpretrain.models.backbones.resnext import ResNeXt
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice
+from se_plugin.utils.checks import check_choice, check_se_args
 from ..layers.se_layer import SELayer
 
 # Where the SE layer sits in a residual block (Fig. 5, Table 14, Table 15).
 SE_POSITIONS = ('standard', 'pre', 'post', 'identity', '3x3')
-SE_CFG_KEYS = ('squeeze', 'gate', 'bias', 'divisor', 'fused')
 
 
 class SEResidualMixin:
@@ -134,20 +133,8 @@ class SEBackboneMixin:
                  branch_relu: bool = False,
                  **kwargs) -> None:
         check_choice('depth', depth, self.arch_settings)
-        num_stages = kwargs.get('num_stages', 4)
-        if se_stages is None:
-            se_stages = (True, ) * num_stages
-        if (not isinstance(se_stages, (list, tuple))
-                or len(se_stages) != num_stages
-                or not all(isinstance(s, bool) for s in se_stages)):
-            raise ValueError(f'se_stages must be {num_stages} bools, one per '
-                             f'stage (num_stages={num_stages}), '
-                             f'got {se_stages!r}')
-        if (isinstance(se_ratio, bool) or not isinstance(se_ratio,
-                                                         (int, float))
-                or se_ratio <= 0):
-            raise ValueError(
-                f'se_ratio must be a positive number, got {se_ratio!r}')
+        se_stages, se_cfg = check_se_args(
+            se_ratio, se_stages, kwargs.get('num_stages', 4), se_cfg)
         check_choice('se_position', se_position, SE_POSITIONS)
         block = self.arch_settings[depth][0]
         if se_position == '3x3' and not issubclass(block, Bottleneck):
@@ -157,13 +144,10 @@ class SEBackboneMixin:
         if branch_relu and issubclass(block, Bottleneck):
             raise ValueError('branch_relu is a basic-block option (depth 18 '
                              f'or 34); depth {depth} uses bottlenecks')
-        se_cfg = dict(se_cfg or {})
-        for key in se_cfg:
-            check_choice('se_cfg key', key, SE_CFG_KEYS)
         style = kwargs.get('style', 'pytorch')
         check_choice('style', style, ('pytorch', 'caffe'))
         self.se_ratio = se_ratio
-        self.se_stages = tuple(se_stages)
+        self.se_stages = se_stages
         self.se_position = se_position
         self.se_cfg = se_cfg
         self.branch_relu = branch_relu
