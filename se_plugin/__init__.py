@@ -6,6 +6,7 @@ se_plugin's own training checkpoints with ``weights_only=True``.
 """
 from .datasets import CocoDataset, ImageNet, Places365
 from .engine import RNGStateHook
+from .evaluation import ValLoss
 from .models import (DropoutLinearClsHead, SELayer, SENet154, SEResNet,
                      SEResNeXt)
 from .utils.checkpoint import allow_mmengine_checkpoints
@@ -16,5 +17,5 @@ allow_mmengine_checkpoints()
 __all__ = [
     'CocoDataset', 'DropoutLinearClsHead', 'ImageNet', 'Places365',
     'RNGStateHook', 'SELayer', 'SENet154', 'SEResNet', 'SEResNeXt',
-    '__version__'
+    'ValLoss', '__version__'
 ]

@@ -8,6 +8,7 @@ Pattern: ``mmdet/registry.py``.
 """
 from mmengine.registry import DATASETS as MMENGINE_DATASETS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
@@ -24,3 +25,6 @@ DATASETS = Registry(
 HOOKS = Registry(
     'hook', parent=MMENGINE_HOOKS, scope='se_plugin',
     locations=['se_plugin.engine'])
+METRICS = Registry(
+    'metric', parent=MMENGINE_METRICS, scope='se_plugin',
+    locations=['se_plugin.evaluation'])

@@ -154,7 +154,7 @@ PAPER_ROWS: List[PaperRow] = [
             (None, 7.99, None, 8.00)),
     *_twins('Table 2', 'VGG-16', _vgg16, 5, (None, 15.47, None, 15.48)),
     *_twins('Table 2', 'BN-Inception',
-            _backbone('se_plugin.SEBNInception', 1024), 10,
+            _backbone('se_plugin.SEBNInception', 1024), 3,
             (None, 2.03, None, 2.04)),
     *_twins('Table 2', 'Inception-ResNet-v2',
             _backbone('se_plugin.SEInceptionResNetV2', 1536), 3,

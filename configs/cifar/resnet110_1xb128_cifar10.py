@@ -1,0 +1,4 @@
+# Plain twin of seresnet110_1xb128_cifar10: every SE stage off (Table 4).
+_base_ = './seresnet110_1xb128_cifar10.py'
+
+model = dict(backbone=dict(se_stages=(False, False, False)))

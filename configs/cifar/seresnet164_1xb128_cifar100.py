@@ -1,0 +1,16 @@
+# SE-ResNet-164 on CIFAR-100 (Table 5: 24.33 % error plain, 21.31 % with SE):
+# pre-activation ResNet-164 [14] with SE on every residual branch, trained with
+# its original recipe on 1 GPU x 128 images.
+_base_ = [
+    '../_base_/models/seresnet110_cifar.py',
+    '../_base_/datasets/cifar100_bs128.py',
+    '../_base_/schedules/cifar_preact_bs128.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['se_plugin'], allow_failed_imports=False)
+
+model = dict(
+    backbone=dict(depth=164), head=dict(in_channels=256, num_classes=100))
+
+# Resumed runs continue the random streams (augmentation) exactly.
+custom_hooks = [dict(type='se_plugin.RNGStateHook')]

@@ -1,0 +1,15 @@
+# SE-WRN-16-8 on CIFAR-100 (Table 5: 20.43 % error plain, 19.14 % with SE):
+# Wide ResNet WRN-16-8 [67] with SE on every residual branch, trained with
+# its original recipe on 1 GPU x 128 images.
+_base_ = [
+    '../_base_/models/sewrn16-8_cifar.py',
+    '../_base_/datasets/cifar100_bs128.py',
+    '../_base_/schedules/cifar_wrn_bs128.py',
+    'mmpretrain::_base_/default_runtime.py',
+]
+custom_imports = dict(imports=['se_plugin'], allow_failed_imports=False)
+
+model = dict(head=dict(num_classes=100))
+
+# Resumed runs continue the random streams (augmentation) exactly.
+custom_hooks = [dict(type='se_plugin.RNGStateHook')]

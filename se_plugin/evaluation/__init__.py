@@ -1,0 +1,3 @@
+from .val_loss import ValLoss
+
+__all__ = ['ValLoss']
