@@ -12,9 +12,12 @@ from se_plugin.datasets.demo_data import DET_CLASSES
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
-CONFIGS = sorted(
+ALL_CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                          recursive=True) if '_base_' not in p)
+# CIFAR configs read the official pickled batches: tests/test_cifar.py
+# writes those and runs the CIFAR configs.
+CONFIGS = [p for p in ALL_CONFIGS if '/cifar/' not in p]
 
 
 def point_at_demo(ds_cfg, demo_root):
@@ -32,9 +35,10 @@ def point_at_demo(ds_cfg, demo_root):
 
 
 def test_every_task_has_configs():
-    names = [osp.relpath(p, osp.join(REPO, 'configs')) for p in CONFIGS]
+    names = [osp.relpath(p, osp.join(REPO, 'configs')) for p in ALL_CONFIGS]
     assert 'faster_rcnn_se_r50_2x.py' in names
-    assert sum(n.startswith('imagenet/') for n in names) == 21
+    assert sum(n.startswith('imagenet/') for n in names) == 31
+    assert sum(n.startswith('cifar/') for n in names) == 12
     assert sum(n.startswith('places365/') for n in names) == 2
 
 
@@ -55,5 +59,38 @@ def test_config_builds_model_and_pipelines(path, demo_root):
         assert len(dataset) > 0
         sample = dataset[0]
         if cfg.default_scope == 'mmpretrain' and 'demo' not in path:
-            assert tuple(sample['inputs'].shape) == (3, 224, 224)
+            size = 299 if 'inception-resnet' in name else 224  # Sec. 5.1
+            assert tuple(sample['inputs'].shape) == (3, size, size)
         assert 'data_samples' in sample
+
+
+def se_twin(path):
+    """configs/x/resnet50_... -> configs/x/seresnet50_...; Faster R-CNN:
+    faster_rcnn_r50_2x -> faster_rcnn_se_r50_2x."""
+    folder, name = osp.split(path)
+    if name.startswith('faster_rcnn_r'):
+        return osp.join(folder, name.replace('faster_rcnn_r', 'faster_rcnn_se_r'))
+    return osp.join(folder, 'se' + name)
+
+
+PLAIN = [p for p in ALL_CONFIGS if '/demo/' not in p
+         and not osp.basename(p).startswith('se') and '_se_' not in p]
+
+
+@pytest.mark.parametrize('path', PLAIN,
+                         ids=[osp.relpath(p, REPO) for p in PLAIN])
+def test_plain_config_is_its_se_twin_with_se_off(path):
+    """Each baseline differs from its SE config in se_stages alone (and a
+    detector in its ImageNet checkpoint: the plain classifier's)."""
+    plain = Config.fromfile(path).to_dict()
+    twin = Config.fromfile(se_twin(path)).to_dict()
+    if 'pretrained' in plain:
+        assert plain.pop('pretrained') == twin.pop('pretrained').replace(
+            '/seresnet', '/resnet')
+        plain['model']['backbone'].pop('init_cfg')
+        twin['model']['backbone'].pop('init_cfg')
+    stages = plain['model']['backbone'].pop('se_stages')
+    assert stages and not any(stages)
+    assert twin['model']['backbone'].pop('se_stages', None) in (None, (
+        True, ) * len(stages), [True] * len(stages))
+    assert plain == twin

@@ -1,10 +1,10 @@
 """Print parameters and GFLOPs (multiply-adds, the paper's unit).
 
-    python tools/analysis/complexity.py [CONFIG ...]
+    python tools/analysis/complexity.py [CONFIG ...] [--markdown]
 
 Prints each config's model (built through the registries, as tools/train.py
-builds it), then the paper's rows (se_plugin/utils/complexity.py) beside
-the paper's numbers.
+builds it), then every row of the paper's complexity tables
+(se_plugin/utils/complexity.py) beside the paper's numbers.
 """
 import argparse
 
@@ -12,16 +12,22 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 import se_plugin  # noqa: F401  (registers se_plugin.*)
-from se_plugin.utils.classifier import classifier
 from se_plugin.utils.complexity import PAPER_ROWS, count_macs, count_params
+
+COLUMNS = ('table', 'model', 'input', 'params (M)', 'paper', 'GFLOPs',
+           'paper')
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('configs', nargs='*', help='config files')
     parser.add_argument(
-        '--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
-        help='input size (default: 224 224, or 299 299 for Inception)')
+        '--shape', type=int, nargs=2, default=(224, 224), metavar=('H', 'W'),
+        help='input size for the configs (default: 224 224)')
+    parser.add_argument(
+        '--markdown', action='store_true', help='print a markdown table')
+    parser.add_argument(
+        '--no-paper', action='store_true', help="skip the paper's rows")
     return parser.parse_args()
 
 
@@ -30,28 +36,42 @@ def measure(model_cfg: dict, shape) -> tuple:
     return count_params(model) / 1e6, count_macs(model, (1, 3, *shape)) / 1e9
 
 
+def paper_value(value, digits: int) -> str:
+    return '-' if value is None else f'{value:.{digits}f}'
+
+
 def main():
     args = parse_args()
-    shape = tuple(args.shape or (224, 224))
-    header = (f'{"source":<10} {"model":<24} {"params(M)":>10} {"paper":>6} '
-              f'{"GFLOPs":>7} {"paper":>6}')
-    print(header)
-    print('-' * len(header))
+    rows = []
     for config in args.configs:
         cfg = Config.fromfile(config)
         init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-        params, gflops = measure(cfg.model, shape)
+        params, gflops = measure(cfg.model, args.shape)
         name = config.rsplit('/', 1)[-1].removesuffix('.py')
-        print(f'{"config":<10} {name[:24]:<24} {params:>10.2f} {"":>6} '
-              f'{gflops:>7.3f} {"":>6}')
+        rows.append(('config', name, 'x'.join(map(str, args.shape)),
+                     f'{params:.2f}', '', f'{gflops:.3f}', ''))
     init_default_scope('mmpretrain')
-    for table, name, backbone, paper_params, paper_gflops in PAPER_ROWS:
-        params, gflops = measure(classifier(backbone), shape)
-        paper_g = f'{paper_gflops:.2f}' if paper_gflops else '-'
-        print(f'{table:<10} {name:<24} {params:>10.2f} '
-              f'{paper_params:>6.1f} {gflops:>7.3f} {paper_g:>6}')
-    print(f'input 1x3x{shape[0]}x{shape[1]}; GFLOPs = multiply-adds of conv '
-          'and linear layers plus SE squeeze and scale.')
+    for row in [] if args.no_paper else PAPER_ROWS:
+        params, gflops = measure(row.model, row.shape)
+        digits = 2 if row.gflops is None or row.gflops >= 1 else 3
+        rows.append((row.table, row.name, 'x'.join(map(str, row.shape)),
+                     f'{params:.2f}', paper_value(row.params, 1),
+                     f'{gflops:.{digits + 1}f}',
+                     paper_value(row.gflops, digits)))
+    if args.markdown:
+        print('| ' + ' | '.join(COLUMNS) + ' |')
+        print('|' + '---|' * len(COLUMNS))
+        for row in rows:
+            print('| ' + ' | '.join(row) + ' |')
+    else:
+        widths = [max(len(str(r[i])) for r in rows + [COLUMNS])
+                  for i in range(len(COLUMNS))]
+        for row in [COLUMNS] + rows:
+            print('  '.join(f'{c:<{w}}' if i < 3 else f'{c:>{w}}'
+                            for i, (c, w) in enumerate(zip(row, widths))))
+    print('\nGFLOPs = multiply-adds of conv and linear layers, plus one op '
+          'per element of each residual sum and of each SE input '
+          '(se_plugin/utils/complexity.py).')
 
 
 if __name__ == '__main__':

@@ -35,8 +35,8 @@ class SEVGG(VGG):
             is 512x7x7: 224x224 images). Default: -1 (features only).
         num_stages: Conv stages to build, 1 to 5. Default: 5.
         dilations: Dilation of each stage's convs. Default: all 1.
-        out_indices: Stages whose outputs are returned. Default: (4, ), or
-            (5, ) (the logits only) when ``num_classes > 0``.
+        out_indices: Stages whose outputs are returned. Default: the last
+            stage, or the logits only when ``num_classes > 0``.
         frozen_stages: Freeze the first N stages (parameters and BN
             statistics); -1 freezes nothing. Default: -1.
         norm_cfg: Norm layer after each conv; None gives VGG without BN.
@@ -82,9 +82,12 @@ class SEVGG(VGG):
         if len(dilations) != num_stages:
             raise ValueError(f'dilations must be {num_stages} ints, one per '
                              f'stage, got {dilations!r}')
-        # Index num_stages stands for the logits (the host's default with a
-        # classifier); the logits are returned whenever num_classes > 0.
-        for index in out_indices or ():
+        # Index num_stages stands for the logits, which are returned whenever
+        # num_classes > 0. The host's defaults, (5, ) and (4, ), fail its own
+        # check for num_stages < 5.
+        if out_indices is None:
+            out_indices = (num_stages - (num_classes <= 0), )
+        for index in out_indices:
             check_choice('out_indices', index,
                          range(num_stages + (num_classes > 0)))
         check_choice('frozen_stages', frozen_stages, range(-1, num_stages + 1))
