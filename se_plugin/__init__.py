@@ -7,8 +7,10 @@ se_plugin's own training checkpoints with ``weights_only=True``.
 from .datasets import CocoDataset, ImageNet, Places365
 from .engine import RNGStateHook
 from .evaluation import ValLoss
-from .models import (DropoutLinearClsHead, SELayer, SENet154, SEResNet,
-                     SEResNeXt)
+from .models import (SEVGG, DropoutLinearClsHead, SEBNInception,
+                     SECifarResNet, SEInceptionResNetV2, SELayer,
+                     SEMobileNetV1, SENet154, SEResNet, SEResNeXt,
+                     SEShuffleNetV1, SEWideResNet)
 from .utils.checkpoint import allow_mmengine_checkpoints
 from .version import __version__
 
@@ -16,6 +18,7 @@ allow_mmengine_checkpoints()
 
 __all__ = [
     'CocoDataset', 'DropoutLinearClsHead', 'ImageNet', 'Places365',
-    'RNGStateHook', 'SELayer', 'SENet154', 'SEResNet', 'SEResNeXt',
-    'ValLoss', '__version__'
+    'RNGStateHook', 'SEBNInception', 'SECifarResNet', 'SEInceptionResNetV2',
+    'SELayer', 'SEMobileNetV1', 'SENet154', 'SEResNeXt', 'SEResNet',
+    'SEShuffleNetV1', 'SEVGG', 'SEWideResNet', 'ValLoss', '__version__'
 ]

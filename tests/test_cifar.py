@@ -126,7 +126,8 @@ def test_se_stages_place_the_layers():
 def test_plain_twin_is_the_se_model_without_its_se_layers():
     se, plain = SECifarResNet(**TINY), SECifarResNet(**TINY, **PLAIN)
     se_keys = {k for k in se.state_dict() if '.se.' in k}
-    assert se_keys and set(plain.state_dict()) == set(se.state_dict()) - se_keys
+    assert se_keys
+    assert set(plain.state_dict()) == set(se.state_dict()) - se_keys
     missing, unexpected = se.load_state_dict(plain.state_dict(), strict=False)
     assert set(missing) == se_keys and not unexpected
 
@@ -154,12 +155,13 @@ def test_pre_activation_units_are_identity_paths_without_their_branch():
         first = stage[0]
         preact = first.relu(first.norms[0](x))
         expected = preact if first.shortcut is None else first.shortcut(preact)
-        x_next = stage[0](x)
-        assert torch.equal(x_next, expected)
-        x = x_next
+        x = stage[0](x)
+        assert torch.equal(x, expected)
         for block in stage[1:]:
-            assert torch.equal(block(x), x)
-    assert stage[0].shortcut is not None and model.stages[0][0].shortcut is None
+            y = torch.randn_like(x)
+            assert torch.equal(block(y), y)
+    assert model.stages[0][0].shortcut is None  # 4 -> 4: identity
+    assert model.stages[2][0].shortcut is not None  # 8 -> 16: projection
 
 
 def test_final_bn_relu_only_on_the_last_stage():
@@ -233,8 +235,8 @@ def fake_cifar(tmp_path, monkeypatch):
         for name, _ in cls.test_list:
             _write_batch(folder / name, 4, num_classes, fine)
         for attr in ('train_list', 'test_list'):
-            monkeypatch.setattr(cls, attr,
-                                [[name, None] for name, _ in getattr(cls, attr)])
+            unchecked = [[name, None] for name, _ in getattr(cls, attr)]
+            monkeypatch.setattr(cls, attr, unchecked)
         monkeypatch.setattr(cls, 'meta', {**cls.meta, 'md5': None})
     return tmp_path
 

@@ -186,10 +186,11 @@ def test_shufflenet_exact_counts():
     ours = SEShuffleNetV1(groups=3)
     plain = count_params(SEShuffleNetV1(groups=3, se_stages=(False, ) * 3))
     assert plain == count_params(ShuffleNetV1(groups=3)) == 904_728
-    # Each SE: 2 C (C // 16) weights and C + C // 16 biases.
+    # Each SE: 2 C (C // 16) weights and C + C // 16 biases; the first
+    # unit of a stage scales its out - in branch channels.
+    widths = [216] + [240] * 3 + [240] + [480] * 7 + [480] + [960] * 3
     assert count_params(ours) - plain == sum(
-        2 * c * (c // 16) + c + c // 16
-        for c in [216, 240, 240, 240, 240] + [480] * 7 + [480] + [960] * 3)
+        2 * c * (c // 16) + c + c // 16 for c in widths)
 
 
 # BN-Inception --------------------------------------------------------------

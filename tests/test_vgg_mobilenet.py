@@ -1,18 +1,30 @@
 """SEVGG (on mmpretrain's VGG) and SEMobileNetV1 (Howard et al. 2017)."""
 import pytest
+import timm
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
-from mmengine.registry import init_default_scope
+from mmengine.registry import MODELS, init_default_scope
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from mmpretrain.models.backbones import VGG
 
 from se_plugin import SELayer
-from se_plugin.models.backbones import SEVGG, SEMobileNetV1
+from se_plugin.models.backbones import SEMobileNetV1, SEVGG
+from se_plugin.utils.classifier import classifier
 
 VGG11_CHANNELS = (64, 128, 256, 512, 512)
 MOBILENET_BLOCKS = (1, 2, 2, 6, 2)  # blocks per stage, 13 in all
 QUARTER_CHANNELS = (16, 32, 64, 128, 256)  # widen_factor=0.25
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _one_thread():
+    """These tensors are tiny: on a shared 2-core machine, OpenMP threads
+    waiting on each other cost 100x the work itself."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def se_layers(module):
@@ -155,6 +167,8 @@ def test_vgg_out_indices_shapes():
     model = SEVGG(depth=11, out_indices=(1, 3), ceil_mode=True).eval()
     assert [tuple(o.shape) for o in model(torch.rand(1, 3, 40, 40))] == [
         (1, 128, 10, 10), (1, 512, 3, 3)]
+    outs = SEVGG(depth=11, out_indices=2).eval()(torch.rand(1, 3, 32, 32))
+    assert [tuple(o.shape) for o in outs] == [(1, 256, 4, 4)]
 
 
 def test_vgg_frozen_stages_freeze_se_layers_too():
@@ -278,7 +292,6 @@ def test_mobilenet_se_stages_and_ratio_place_the_layers():
 
 
 def test_mobilenet_plain_twin_equals_timm_mobilenetv1():
-    timm = pytest.importorskip('timm')
     torch.manual_seed(0)
     ours = SEMobileNetV1(se_stages=(False, ) * 5,
                          act_cfg=dict(type='ReLU6'))
@@ -303,7 +316,7 @@ def test_mobilenet_out_indices_shapes_and_widen_factor():
     assert [tuple(o.shape) for o in outs] == [
         (2, c, 16 // 2**i, 16 // 2**i) for i, c in enumerate(QUARTER_CHANNELS)
     ]
-    model = SEMobileNetV1(widen_factor=0.25, out_indices=(2, )).eval()
+    model = SEMobileNetV1(widen_factor=0.25, out_indices=2).eval()
     assert [o.shape[1] for o in model(torch.rand(1, 3, 32, 32))] == [64]
 
 
@@ -340,22 +353,21 @@ def test_mobilenet_forward_backward_reaches_se_weights():
     assert len(grads) == 13 and all(sum(g) > 0 for g in grads)
 
 
-@pytest.mark.parametrize('scope', ['mmpretrain', 'mmdet'])
-def test_mobilenet_builds_through_the_registry(scope):
-    from mmengine.registry import MODELS
-    from se_plugin.utils.classifier import classifier
-    init_default_scope(scope)
-    if scope == 'mmpretrain':
-        model = MODELS.build(classifier(
-            dict(type='se_plugin.SEMobileNetV1', widen_factor=0.25),
-            num_classes=5, in_channels=256))
-        assert type(model.backbone) is SEMobileNetV1
-        assert model(torch.rand(2, 3, 32, 32)).shape == (2, 5)
-    else:
-        from mmdet.registry import MODELS
-        backbone = MODELS.build(dict(type='se_plugin.SEMobileNetV1',
-                                     widen_factor=0.25, out_indices=(2, 3, 4)))
-        assert type(backbone) is SEMobileNetV1
-        outs = backbone.eval()(torch.rand(1, 3, 32, 32))
-        assert [o.shape[1] for o in outs] == [
-            64, 128, 256]
+def test_mobilenet_builds_in_an_mmpretrain_classifier():
+    init_default_scope('mmpretrain')
+    model = MODELS.build(classifier(
+        dict(type='se_plugin.SEMobileNetV1', widen_factor=0.25),
+        num_classes=5, in_channels=256))
+    assert type(model.backbone) is SEMobileNetV1
+    assert model(torch.rand(2, 3, 32, 32)).shape == (2, 5)
+
+
+def test_mobilenet_builds_as_an_mmdet_backbone():
+    from mmdet.registry import MODELS
+    init_default_scope('mmdet')
+    backbone = MODELS.build(dict(type='se_plugin.SEMobileNetV1',
+                                 widen_factor=0.25, out_indices=(2, 3, 4)))
+    assert type(backbone) is SEMobileNetV1
+    outs = backbone.eval()(torch.rand(1, 3, 32, 32))
+    assert [tuple(o.shape) for o in outs] == [(1, 64, 4, 4), (1, 128, 2, 2),
+                                              (1, 256, 1, 1)]

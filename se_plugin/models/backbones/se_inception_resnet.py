@@ -10,7 +10,7 @@ they are. The SE-specific difference is one line of
 :class:`InceptionResNetBlock`: the SE layer scales the residual branch
 before the sum with the identity (Section 3.3).
 """
-from typing import Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -61,6 +61,8 @@ class InceptionResNetBlock(Concat):
     Args:
         branches: The Inception branches, each mapping C to some channels.
         channels: C, the block's input and output width.
+        mid_channels: Width of the concatenated branches, which the 1x1
+            up-projection maps back to C.
         scale: Residual scale (0.17, 0.10, 0.20 by stage; 1.0 for the last
             block), which keeps the early sums stable (Section 3.3 of
             Szegedy et al.).
@@ -163,7 +165,7 @@ class SEInceptionResNetV2(BaseBackbone):
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN', eps=1e-3),
                  act_cfg: dict = dict(type='ReLU'),
-                 init_cfg: Optional[dict] = [
+                 init_cfg: Optional[Union[dict, list]] = [
                      dict(type='Kaiming', layer=['Conv2d']),
                      dict(type='Constant', val=1, layer=['_BatchNorm'])
                  ]) -> None:
@@ -175,6 +177,8 @@ class SEInceptionResNetV2(BaseBackbone):
                            for n in num_blocks)):
             raise ValueError('num_blocks must be 3 positive ints, one per '
                              f'stage, got {num_blocks!r}')
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
         for index in out_indices:
             check_choice('out_indices', index, range(len(OUTPUT_LAYERS)))
         check_choice('frozen_stages', frozen_stages, range(-1, 4))
@@ -233,7 +237,9 @@ class SEInceptionResNetV2(BaseBackbone):
         layers = []
         for out_channels, kernel, *stride in convs:
             stride = stride[0] if stride else 1
-            padding = tuple(k // 2 for k in _pair(kernel)) if stride == 1 else 0
+            padding = 0
+            if stride == 1:
+                padding = tuple(k // 2 for k in _pair(kernel))
             layers.append(self._conv(in_channels, out_channels, kernel,
                                      stride, padding))
             in_channels = out_channels

@@ -8,7 +8,7 @@ network has no residual connections, the SE layer goes after the
 non-linearity ending each block (Section 3.3): 13 SE layers, whose FC
 weights take the 4.2M parameters to the paper's 4.7M.
 """
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -26,15 +26,16 @@ from ..layers.se_layer import SELayer
 class SEMobileNetV1(BaseBackbone):
     """SE-MobileNet: MobileNetV1 with an SE layer after each block.
 
-    A stage is the run of blocks at one resolution: stage 0 is block 1
-    (64 channels, stride 2 after the stem), stage 1 blocks 2-3 (128, 4),
-    stage 2 blocks 4-5 (256, 8), stage 3 blocks 6-11 (512, 16), stage 4
-    blocks 12-13 (1024, 32). The stem conv carries no SE layer.
+    A stage is the run of blocks at one resolution (channels, output
+    stride): stage 0 is block 1 after the stem (64, 2), stage 1 blocks 2-3
+    (128, 4), stage 2 blocks 4-5 (256, 8), stage 3 blocks 6-11 (512, 16),
+    stage 4 blocks 12-13 (1024, 32). The stem conv carries no SE layer.
 
     Args:
         widen_factor: Width multiplier (the paper's "1.0"); channels are
             rounded to multiples of 8. Default: 1.0.
-        out_indices: Stages whose outputs are returned. Default: (4, ).
+        out_indices: Stages whose outputs are returned (an int or a
+            sequence). Default: (4, ).
         frozen_stages: Freeze the stem (0) and the first N stages
             (parameters and BN statistics); -1 freezes nothing. Default: -1.
         se_ratio: Reduction ratio r of every SE layer. Default: 16.
@@ -73,7 +74,7 @@ class SEMobileNetV1(BaseBackbone):
 
     def __init__(self,
                  widen_factor: float = 1.0,
-                 out_indices: Sequence[int] = (4, ),
+                 out_indices: Union[int, Sequence[int]] = (4, ),
                  frozen_stages: int = -1,
                  se_ratio: float = 16,
                  se_stages: Optional[Sequence[bool]] = None,
@@ -95,6 +96,8 @@ class SEMobileNetV1(BaseBackbone):
                 or widen_factor <= 0):
             raise ValueError('widen_factor must be a positive number, '
                              f'got {widen_factor!r}')
+        if isinstance(out_indices, int):
+            out_indices = (out_indices, )
         for index in out_indices:
             check_choice('out_indices', index, range(num_stages))
         check_choice('frozen_stages', frozen_stages, range(-1, num_stages + 1))

@@ -9,7 +9,7 @@ forward, ``frozen_stages`` and ``norm_eval`` walk the same stage ranges, so
 they cover the SE layers unchanged; with every SE stage off the backbone is
 mmpretrain's VGG, module for module.
 """
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch.nn as nn
 from mmcv.cnn import ConvModule
@@ -35,8 +35,9 @@ class SEVGG(VGG):
             is 512x7x7: 224x224 images). Default: -1 (features only).
         num_stages: Conv stages to build, 1 to 5. Default: 5.
         dilations: Dilation of each stage's convs. Default: all 1.
-        out_indices: Stages whose outputs are returned. Default: the last
-            stage, or the logits only when ``num_classes > 0``.
+        out_indices: Stages whose outputs are returned (an int or a
+            sequence). Default: the last stage, or the logits only when
+            ``num_classes > 0``.
         frozen_stages: Freeze the first N stages (parameters and BN
             statistics); -1 freezes nothing. Default: -1.
         norm_cfg: Norm layer after each conv; None gives VGG without BN.
@@ -58,7 +59,8 @@ class SEVGG(VGG):
         (1, 256, 28, 28)
         (1, 512, 14, 14)
         (1, 512, 7, 7)
-        >>> SEVGG(depth=16, num_classes=1000)(torch.rand(1, 3, 224, 224))[0].shape
+        >>> model = SEVGG(depth=16, num_classes=1000).eval()
+        >>> model(torch.rand(1, 3, 224, 224))[0].shape
         torch.Size([1, 1000])
     """
 
@@ -67,7 +69,7 @@ class SEVGG(VGG):
                  num_classes: int = -1,
                  num_stages: int = 5,
                  dilations: Sequence[int] = (1, 1, 1, 1, 1),
-                 out_indices: Optional[Sequence[int]] = None,
+                 out_indices: Union[None, int, Sequence[int]] = None,
                  frozen_stages: int = -1,
                  norm_cfg: Optional[dict] = dict(type='BN'),
                  se_ratio: float = 16,
@@ -87,6 +89,8 @@ class SEVGG(VGG):
         # check for num_stages < 5.
         if out_indices is None:
             out_indices = (num_stages - (num_classes <= 0), )
+        elif isinstance(out_indices, int):
+            out_indices = (out_indices, )
         for index in out_indices:
             check_choice('out_indices', index,
                          range(num_stages + (num_classes > 0)))
