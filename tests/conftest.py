@@ -8,3 +8,14 @@ def demo_root(tmp_path_factory):
     root = str(tmp_path_factory.mktemp('demo'))
     make_all(root)
     return root
+
+
+@pytest.fixture(scope='module')
+def one_thread():
+    """For modules of tiny tensors: on a shared 2-core machine, OpenMP
+    threads waiting on each other cost up to 100x the work itself."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -30,13 +30,7 @@ def _scope():
     init_default_scope('mmpretrain')
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # Small convs on a shared 2-core machine: more threads only contend.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def se_layers(model):

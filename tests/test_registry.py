@@ -1,3 +1,4 @@
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -24,18 +25,31 @@ def test_classifier_from_mmpretrain_scope():
     assert model(torch.rand(2, 3, 32, 32)).shape == (2, 5)
 
 
-def test_detector_backbone_from_mmdet_scope():
+@pytest.mark.parametrize('backbone,channels', [
+    (dict(type='se_plugin.SEResNet', depth=50, **TINY), [32, 64, 128, 256]),
+    # SE-ResNeXt-101 64x4d and SENet-154 (the detection backbones),
+    # narrowed: 8 groups of 1 channel per group in the first stage.
+    (dict(type='se_plugin.SEResNeXt', depth=101, groups=8, width_per_group=1,
+          **TINY), [32, 64, 128, 256]),
+    (dict(type='se_plugin.SENet154', groups=4, stem_channels=16,
+          base_channels=8), [32, 64, 128, 256]),
+], ids=['SEResNet', 'SEResNeXt', 'SENet154'])
+def test_detector_backbone_from_mmdet_scope(backbone, channels):
     from mmdet.registry import MODELS
     init_default_scope('mmdet')
     cfg = Config.fromstring(
         "_base_ = 'mmdet::_base_/models/faster-rcnn_r50_fpn.py'", '.py')
     cfg.model.backbone = dict(
-        type='se_plugin.SEResNet', depth=50, out_indices=(0, 1, 2, 3),
-        frozen_stages=1, norm_eval=True, **TINY)
-    cfg.model.neck.in_channels = [32, 64, 128, 256]
+        backbone, out_indices=(0, 1, 2, 3), frozen_stages=1, norm_eval=True)
+    cfg.model.neck.in_channels = channels
     cfg.model.neck.out_channels = 16
     detector = MODELS.build(cfg.model)
-    assert type(detector.backbone) is SEResNet
+    assert type(detector.backbone).__name__ == backbone['type'].split('.')[1]
+    detector.train()
+    assert not any(p.requires_grad
+                   for p in detector.backbone.layer1.parameters())
+    assert not any(m.training for m in detector.backbone.modules()
+                   if isinstance(m, torch.nn.BatchNorm2d))  # norm_eval
     feats = detector.extract_feat(torch.rand(1, 3, 64, 64))
     assert [f.shape[1] for f in feats] == [16] * 5
 

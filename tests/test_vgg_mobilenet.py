@@ -17,14 +17,7 @@ MOBILENET_BLOCKS = (1, 2, 2, 6, 2)  # blocks per stage, 13 in all
 QUARTER_CHANNELS = (16, 32, 64, 128, 256)  # widen_factor=0.25
 
 
-@pytest.fixture(autouse=True, scope='module')
-def _one_thread():
-    """These tensors are tiny: on a shared 2-core machine, OpenMP threads
-    waiting on each other cost 100x the work itself."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def se_layers(module):
