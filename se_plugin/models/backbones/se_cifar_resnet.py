@@ -8,17 +8,16 @@ Both are one network: a 3x3 stem, three stages of pre-activation units
 mmpretrain's ``ResNet_CIFAR`` is a post-activation ResNet, so there is no
 host to subclass. SE scales the residual branch before the sum (Section 3.3).
 """
-from typing import Optional, Sequence
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import build_conv_layer, build_norm_layer
-from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
 
 from se_plugin.registry import MODELS
 from se_plugin.utils.checks import check_choice, check_se_args
 from ..layers.se_layer import SELayer
+from .base import FreezableBackbone
 
 # Unit kinds as data: kernel sizes of the branch convs, output/mid widths.
 BLOCKS = {'basic': ((3, 3), 1), 'bottleneck': ((1, 3, 1), 4)}
@@ -86,7 +85,7 @@ class PreActBlock(nn.Module):
 
 
 @MODELS.register_module()
-class SECifarResNet(BaseBackbone):
+class SECifarResNet(FreezableBackbone):
     """Pre-activation ResNet for 32x32 inputs [14] with SE blocks (Table 4-5).
 
     A stage is one of the three widths (32, 16 and 8 pixels); each unit of
@@ -205,25 +204,11 @@ class SECifarResNet(BaseBackbone):
                 outs.append(x)
         return tuple(outs)
 
-    def _freeze_stages(self) -> None:
+    def frozen_modules(self) -> List[nn.Module]:
         if self.frozen_stages < 0:
-            return
+            return []
         frozen = [self.stem, *self.stages[:self.frozen_stages]]
-        if self.frozen_stages == 3:
-            frozen.append(self.norm)
-        for module in frozen:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> nn.Module:
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+        return frozen + [self.norm] if self.frozen_stages == 3 else frozen
 
 
 @MODELS.register_module()

@@ -18,12 +18,11 @@ import torch
 import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
-from torch.nn.modules.batchnorm import _BatchNorm
 
 from se_plugin.registry import MODELS
 from se_plugin.utils.checks import check_choice, check_se_args
 from ..layers.se_layer import SELayer
+from .base import FreezableBackbone
 
 # name: (1x1, (3x3 reduce, 3x3), (double 3x3 reduce, double 3x3),
 #        pool, pool projection, stride); 0 = no such conv.
@@ -114,7 +113,7 @@ class InceptionModule(nn.Module):
 
 
 @MODELS.register_module()
-class SEBNInception(BaseBackbone):
+class SEBNInception(FreezableBackbone):
     """SE-BN-Inception (Table 2, Fig. 2): BN-Inception with an SE layer on
     the output of each of its ten Inception modules.
 
@@ -199,17 +198,5 @@ class SEBNInception(BaseBackbone):
                 outs.append(x)
         return tuple(outs)
 
-    def _freeze_stages(self) -> None:
-        for module in [self.stem, *self.stages][:self.frozen_stages + 1]:
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> nn.Module:
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+    def frozen_modules(self) -> List[nn.Module]:
+        return [self.stem, *self.stages][:self.frozen_stages + 1]

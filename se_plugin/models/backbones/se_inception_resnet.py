@@ -10,18 +10,17 @@ they are. The SE-specific difference is one line of
 :class:`InceptionResNetBlock`: the SE layer scales the residual branch
 before the sum with the identity (Section 3.3).
 """
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, build_conv_layer
-from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from torch.nn.modules.utils import _pair
 
 from se_plugin.registry import MODELS
 from se_plugin.utils.checks import check_choice, check_se_args
 from ..layers.se_layer import SELayer
+from .base import FreezableBackbone
 
 # A branch is a sequence of (out_channels, kernel[, stride]) conv-BN-ReLUs.
 # Per stage: block width, residual scale, branches (TF-slim's widths).
@@ -104,7 +103,7 @@ class InceptionResNetBlock(Concat):
 
 
 @MODELS.register_module()
-class SEInceptionResNetV2(BaseBackbone):
+class SEInceptionResNetV2(FreezableBackbone):
     """SE-Inception-ResNet-v2 (Table 2) on a 299x299 input.
 
     A stage is one of the three groups of repeated Inception-ResNet blocks
@@ -259,13 +258,10 @@ class SEInceptionResNetV2(BaseBackbone):
         return nn.Sequential(
             *[self._block(stage, with_se) for _ in range(num)])
 
-    def _freeze_stages(self) -> None:
-        for names in STAGE_LAYERS[:self.frozen_stages + 1]:
-            for name in names:
-                module = getattr(self, name)
-                module.eval()
-                for param in module.parameters():
-                    param.requires_grad = False
+    def frozen_modules(self) -> List[nn.Module]:
+        return [getattr(self, name)
+                for names in STAGE_LAYERS[:self.frozen_stages + 1]
+                for name in names]
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         outs = []
@@ -276,12 +272,3 @@ class SEInceptionResNetV2(BaseBackbone):
                 if name in wanted:
                     outs.append(x)
         return tuple(outs)
-
-    def train(self, mode: bool = True) -> nn.Module:
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for module in self.modules():
-                if isinstance(module, _BatchNorm):
-                    module.eval()
-        return self

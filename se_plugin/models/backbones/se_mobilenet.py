@@ -8,22 +8,21 @@ network has no residual connections, the SE layer goes after the
 non-linearity ending each block (Section 3.3): 13 SE layers, whose FC
 weights take the 4.2M parameters to the paper's 4.7M.
 """
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
-from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
-from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from mmpretrain.models.utils import make_divisible
 
 from se_plugin.registry import MODELS
 from se_plugin.utils.checks import check_choice, check_se_args
 from ..layers.se_layer import SELayer
+from .base import FreezableBackbone
 
 
 @MODELS.register_module()
-class SEMobileNetV1(BaseBackbone):
+class SEMobileNetV1(FreezableBackbone):
     """SE-MobileNet: MobileNetV1 with an SE layer after each block.
 
     A stage is the run of blocks at one resolution (channels, output
@@ -135,20 +134,8 @@ class SEMobileNetV1(BaseBackbone):
                 outs.append(x)
         return tuple(outs)
 
-    def _freeze_stages(self) -> None:
+    def frozen_modules(self) -> List[nn.Module]:
         if self.frozen_stages < 0:
-            return
-        for name in ['conv1', *self.layers[:self.frozen_stages]]:
-            module = getattr(self, name)
-            module.eval()
-            for param in module.parameters():
-                param.requires_grad = False
-
-    def train(self, mode: bool = True) -> nn.Module:
-        super().train(mode)
-        self._freeze_stages()
-        if mode and self.norm_eval:
-            for m in self.modules():
-                if isinstance(m, _BatchNorm):
-                    m.eval()
-        return self
+            return []
+        return [getattr(self, name)
+                for name in ['conv1', *self.layers[:self.frozen_stages]]]
