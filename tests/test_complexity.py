@@ -1,11 +1,18 @@
 """Every complexity figure the paper prints (Tables 2, 3, 10, 13, 15, 16)
 and Eq. 5, counted on the built models."""
+import os.path as osp
+
 import pytest
 import timm
+from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 from se_plugin.utils.classifier import classifier
-from se_plugin.utils.complexity import PAPER_ROWS, count_macs, count_params
+from se_plugin.utils.complexity import (PAPER_ROWS, count_macs, count_params,
+                                        format_row, measure_row)
+
+README = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
+                  'README.md')
 
 STAGES = [(3, 256), (4, 512), (6, 1024), (3, 2048)]  # (N_s, C_s), ResNet-50
 
@@ -36,18 +43,24 @@ def test_eq5_se_weights(ratio):
     assert se_params(model) == 2 * sum(n * c * c for n, c in STAGES) // ratio
 
 
+@pytest.fixture(scope='module')
+def measured():
+    """(params in M, GFLOPs) of every paper row, measured once."""
+    init_default_scope('mmpretrain')
+    return {row.name: measure_row(row) for row in PAPER_ROWS}
+
+
 @pytest.mark.parametrize('row', PAPER_ROWS, ids=[r.name for r in PAPER_ROWS])
-def test_paper_row(row):
+def test_paper_row(row, measured):
     """Params within 0.1M of the printed value (the tables round loosely:
     r=8 by Eq. 5 is 30.60M, printed 30.7); FLOPs, rounded as printed,
     within one unit of the last printed digit (the README lists the rows
     that are not exact, and why)."""
-    model = MODELS.build(row.model)
+    params, gflops = measured[row.name]
     if row.params is not None:
-        assert abs(count_params(model) / 1e6 - row.params) <= 0.1 + 1e-9
+        assert abs(params - row.params) <= 0.1 + 1e-9
     if row.gflops is not None:
         unit = row.gflops_unit
-        gflops = count_macs(model, (1, 3, *row.shape)) / 1e9
         target = row.gflops if row.ours is None else row.ours
         assert abs(round(gflops / unit) - round(target / unit)) <= 1
 
@@ -78,3 +91,35 @@ def test_se_and_residual_sums_counted_once_per_element():
     elements = sum(n * c * (3136 // 4**s) for s, (n, c) in enumerate(STAGES))
     fc_macs = 2 * sum(n * c * c for n, c in STAGES) // 16
     assert count_macs(build()) - count_macs(plain) == elements + fc_macs
+
+
+def test_readme_table_is_what_we_measure(measured):
+    """The README's complexity table is tools/analysis/complexity.py's
+    --markdown output, row for row."""
+    readme = open(README, encoding='utf-8').read()
+    for row in PAPER_ROWS:
+        line = '| ' + ' | '.join(format_row(row, *measured[row.name])) + ' |'
+        assert line in readme, line
+
+
+def test_tool_counts_configs_at_their_test_size():
+    """tools/analysis/complexity.py measures a config at its test crop
+    (299 for Inception-ResNet-v2, 32 for CIFAR) unless --shape says."""
+    import subprocess
+    import sys
+    repo = osp.dirname(README)
+    out = subprocess.run(
+        [sys.executable, 'tools/analysis/complexity.py', '--no-paper',
+         'configs/cifar/seresnet110_1xb128_cifar10.py',
+         'configs/imagenet/mobilenet-v1_8xb32-mobile_in1k.py'],
+        cwd=repo, capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in out.splitlines()
+            if line.startswith('config')]
+    cifar = Config.fromfile(osp.join(
+        repo, 'configs/cifar/seresnet110_1xb128_cifar10.py'))
+    cifar_params = count_params(MODELS.build(cifar.model)) / 1e6
+    assert [r[1:4] for r in rows] == [
+        ['seresnet110_1xb128_cifar10', '32x32', f'{cifar_params:.2f}'],
+        ['mobilenet-v1_8xb32-mobile_in1k', '224x224', '4.23'],  # Table 3
+    ]
+    assert rows[1][4] == '0.569'  # Table 3: 569 MFLOPs

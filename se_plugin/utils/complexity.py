@@ -187,3 +187,24 @@ PAPER_ROWS: List[PaperRow] = [
     PaperRow('Table 16', 'NoSqueeze', _r50(se_cfg=dict(squeeze='none')),
              28.1, 4.27),
 ]
+
+
+def measure_row(row: PaperRow) -> Tuple[float, float]:
+    """(params in M, GFLOPs) of a row's model at its input size."""
+    from mmengine.registry import MODELS
+    model = MODELS.build(row.model)
+    return (count_params(model) / 1e6,
+            count_macs(model, (1, 3, *row.shape)) / 1e9)
+
+
+def format_row(row: PaperRow, params: float, gflops: float) -> tuple:
+    """A row of tools/analysis/complexity.py's table (and the README's):
+    ours to one more digit than the paper prints, beside the paper's."""
+    digits = 2 if row.gflops is None or row.gflops >= 1 else 3
+
+    def paper(value, digits):
+        return '-' if value is None else f'{value:.{digits}f}'
+
+    return (row.table, row.name, 'x'.join(map(str, row.shape)),
+            f'{params:.2f}', paper(row.params, 1), f'{gflops:.{digits + 1}f}',
+            paper(row.gflops, digits))

@@ -12,7 +12,8 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 import se_plugin  # noqa: F401  (registers se_plugin.*)
-from se_plugin.utils.complexity import PAPER_ROWS, count_macs, count_params
+from se_plugin.utils.complexity import (PAPER_ROWS, count_macs, count_params,
+                                        format_row, measure_row)
 
 COLUMNS = ('table', 'model', 'input', 'params (M)', 'paper', 'GFLOPs',
            'paper')
@@ -22,8 +23,9 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('configs', nargs='*', help='config files')
     parser.add_argument(
-        '--shape', type=int, nargs=2, default=(224, 224), metavar=('H', 'W'),
-        help='input size for the configs (default: 224 224)')
+        '--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
+        help="input size for the configs (default: the config's test crop, "
+        '32 for CIFAR, else 224)')
     parser.add_argument(
         '--markdown', action='store_true', help='print a markdown table')
     parser.add_argument(
@@ -36,8 +38,15 @@ def measure(model_cfg: dict, shape) -> tuple:
     return count_params(model) / 1e6, count_macs(model, (1, 3, *shape)) / 1e9
 
 
-def paper_value(value, digits: int) -> str:
-    return '-' if value is None else f'{value:.{digits}f}'
+def test_shape(cfg: Config) -> tuple:
+    """The size the config evaluates at: its test pipeline's centre crop;
+    CIFAR images are 32x32; else 224."""
+    dataset = cfg.test_dataloader.dataset
+    for transform in dataset.get('pipeline', []):
+        if transform['type'] == 'CenterCrop':
+            size = transform['crop_size']
+            return (size, size) if isinstance(size, int) else tuple(size)
+    return (32, 32) if 'CIFAR' in dataset['type'] else (224, 224)
 
 
 def main():
@@ -46,18 +55,14 @@ def main():
     for config in args.configs:
         cfg = Config.fromfile(config)
         init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-        params, gflops = measure(cfg.model, args.shape)
+        shape = tuple(args.shape or test_shape(cfg))
+        params, gflops = measure(cfg.model, shape)
         name = config.rsplit('/', 1)[-1].removesuffix('.py')
-        rows.append(('config', name, 'x'.join(map(str, args.shape)),
+        rows.append(('config', name, 'x'.join(map(str, shape)),
                      f'{params:.2f}', '', f'{gflops:.3f}', ''))
     init_default_scope('mmpretrain')
     for row in [] if args.no_paper else PAPER_ROWS:
-        params, gflops = measure(row.model, row.shape)
-        digits = 2 if row.gflops is None or row.gflops >= 1 else 3
-        rows.append((row.table, row.name, 'x'.join(map(str, row.shape)),
-                     f'{params:.2f}', paper_value(row.params, 1),
-                     f'{gflops:.{digits + 1}f}',
-                     paper_value(row.gflops, digits)))
+        rows.append(format_row(row, *measure_row(row)))
     if args.markdown:
         print('| ' + ' | '.join(COLUMNS) + ' |')
         print('|' + '---|' * len(COLUMNS))
