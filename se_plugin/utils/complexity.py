@@ -133,6 +133,12 @@ def _resnext(depth: int) -> Callable[[dict], dict]:
                                 groups=32, width_per_group=4, **se))
 
 
+def _cifar(type_: str, channels: int, **kwargs) -> Callable[[dict], dict]:
+    return lambda se: classifier(
+        dict(type=f'se_plugin.{type_}', **kwargs, **se), num_classes=10,
+        in_channels=channels)
+
+
 def _vgg16(se: dict) -> dict:
     # The backbone keeps VGG's 4096-4096-1000 classifier (num_classes > 0).
     return dict(type='mmpretrain.ImageClassifier',
@@ -172,6 +178,16 @@ PAPER_ROWS: List[PaperRow] = [
     *_twins('Table 3', 'ShuffleNet',
             _backbone('se_plugin.SEShuffleNetV1', 960, groups=3), 3,
             (1.8, 0.140, 2.4, 0.142)),
+    # No complexity printed: the CIFAR models (Tables 4-5, 10-class heads,
+    # 32x32) and SENet-154 (Table 8).
+    *_twins('Table 4', 'ResNet-110', _cifar('SECifarResNet', 64, depth=110),
+            3, (None, ) * 4, shape=(32, 32)),
+    *_twins('Table 4', 'ResNet-164', _cifar('SECifarResNet', 256, depth=164),
+            3, (None, ) * 4, shape=(32, 32)),
+    *_twins('Table 4', 'WRN-16-8', _cifar('SEWideResNet', 512), 3,
+            (None, ) * 4, shape=(32, 32)),
+    PaperRow('Table 8', 'SENet-154', _cls(dict(type='se_plugin.SENet154')),
+             None, None),
     PaperRow('Table 10', 'SE-ResNet-50 r=2', _r50(se_ratio=2), 45.7, None),
     PaperRow('Table 10', 'SE-ResNet-50 r=4', _r50(se_ratio=4), 35.7, None),
     PaperRow('Table 10', 'SE-ResNet-50 r=8', _r50(se_ratio=8), 30.7, None),
