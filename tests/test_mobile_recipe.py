@@ -43,12 +43,12 @@ def test_lr_drops_tenfold_on_each_plateau(demo_root, tmp_path):
     (mmengine ends a by-epoch schedule at max_epochs, so the last epoch's
     validation changes nothing)."""
     cfg = Config.fromfile(MOBILE)
-    # A tiny SE-ResNet on the generated 4-class ImageNet; the recipe
-    # (optimizer, plateau schedule, evaluators) is the config's own.
-    cfg.model.backbone = dict(type='se_plugin.SEResNet', depth=18,
-                              base_channels=8, stem_channels=8,
+    # The config's SE-MobileNet at quarter width on the generated 4-class
+    # ImageNet; the recipe (optimizer, plateau schedule, evaluators) is
+    # the config's own.
+    cfg.model.backbone.update(widen_factor=0.25,
                               norm_cfg=dict(type='BN', momentum=0.0))
-    cfg.model.head.update(num_classes=4, in_channels=64, topk=(1, ))
+    cfg.model.head.update(num_classes=4, in_channels=256, topk=(1, ))
     cfg.model.data_preprocessor = dict(num_classes=4)
     cfg.val_evaluator[0].topk = (1, )
     cfg.optim_wrapper.optimizer.lr = 1e-6
