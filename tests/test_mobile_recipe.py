@@ -37,11 +37,11 @@ def test_val_loss_names_what_is_missing():
 
 
 def test_lr_drops_tenfold_on_each_plateau(demo_root, tmp_path):
-    """A learning rate too small to move the validation loss (and BN
-    statistics that never update) make every epoch after the first a plateau: with
-    patience 0 the recipe divides the lr by 10 after epochs 2 and 3
-    (mmengine ends a by-epoch schedule at max_epochs, so the last epoch's
-    validation changes nothing)."""
+    """A learning rate too small to move the validation loss, and BN
+    statistics that never update, make every epoch after the first a
+    plateau: with patience 0 the recipe divides the lr by 10 after epochs
+    2 and 3 (mmengine ends a by-epoch schedule at max_epochs, so the last
+    epoch's validation changes nothing)."""
     cfg = Config.fromfile(MOBILE)
     # The config's SE-MobileNet at quarter width on the generated 4-class
     # ImageNet; the recipe (optimizer, plateau schedule, evaluators) is
