@@ -8,16 +8,14 @@ from mmpretrain.models.backbones.resnet import Bottleneck
 import se_plugin.models.backbones.se_resnet as se_resnet
 from se_plugin import SELayer, SEResNet, SEResNeXt
 
+from helpers import se_layers
+
 # Tiny widths keep every test fast: stem 8, first stage 8 x 4 = 32 channels.
 TINY = dict(stem_channels=8, base_channels=8)
 
 
 def tiny(depth=50, cls=SEResNet, **kwargs):
     return cls(depth=depth, **TINY, **kwargs)
-
-
-def se_layers(model):
-    return [m for m in model.modules() if isinstance(m, SELayer)]
 
 
 @pytest.mark.parametrize('kwargs,field', [

@@ -13,10 +13,11 @@ from mmengine.runner import Runner
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from mmpretrain.datasets import CIFAR10, CIFAR100
 
-from se_plugin import SELayer
 from se_plugin.models.backbones import SECifarResNet, SEWideResNet
 from se_plugin.utils.classifier import classifier
 from se_plugin.utils.complexity import count_params
+
+from helpers import se_layers
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs', 'cifar', '*.py')))
@@ -31,10 +32,6 @@ def _scope():
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-
-def se_layers(model):
-    return [m for m in model.modules() if isinstance(m, SELayer)]
 
 
 # (backbone, head in_channels, block out widths of one stage per stage,

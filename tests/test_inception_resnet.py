@@ -10,10 +10,11 @@ import torch.nn as nn
 from mmengine.registry import init_default_scope
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
-from se_plugin import SELayer
 from se_plugin.models.backbones.se_inception_resnet import (
     InceptionResNetBlock, SEInceptionResNetV2)
 from se_plugin.utils.classifier import classifier
+
+from helpers import randomize_bn, se_layers
 
 ONE = (1, 1, 1)
 PLAIN = (False, False, False)
@@ -21,10 +22,6 @@ PLAIN = (False, False, False)
 
 def small(**kwargs):
     return SEInceptionResNetV2(num_blocks=ONE, **kwargs)
-
-
-def se_layers(module):
-    return [m for m in module.modules() if isinstance(m, SELayer)]
 
 
 def timm_small():
@@ -35,17 +32,6 @@ def timm_small():
     model.repeat_1 = model.repeat_1[:1]
     model.repeat_2 = nn.Sequential()
     return model.to_empty(device='cpu').eval()
-
-
-def randomize_norms(model):
-    """BN statistics and affine terms off their defaults, so that a
-    different eps or a missed BN would change the outputs."""
-    for bn in model.modules():
-        if isinstance(bn, _BatchNorm):
-            bn.running_mean.uniform_(-0.5, 0.5)
-            bn.running_var.uniform_(0.001, 2)
-            bn.weight.data.uniform_(0.5, 1.5)
-            bn.bias.data.uniform_(-0.5, 0.5)
 
 
 @pytest.mark.parametrize('kwargs,field', [
@@ -78,7 +64,7 @@ def test_full_size_layout_is_timms():
 def test_plain_twin_equals_timm_features_and_logits():
     ours = small(se_stages=PLAIN, out_indices=(0, 1, 2, 3, 4)).eval()
     assert not se_layers(ours)
-    randomize_norms(ours)
+    randomize_bn(ours)
     reference = timm_small()
     head = nn.Linear(1536, 1000)
     reference.load_state_dict({**ours.state_dict(),

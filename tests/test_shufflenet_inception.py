@@ -10,32 +10,13 @@ from mmpretrain.models.utils import channel_shuffle
 
 import se_plugin.models.backbones.se_inception as se_inception
 import se_plugin.models.backbones.se_shufflenet as se_shufflenet
-from se_plugin import SELayer
 from se_plugin.models.backbones import SEBNInception, SEShuffleNetV1
 from se_plugin.models.backbones.se_inception import MODULES, InceptionModule
 from se_plugin.utils.complexity import count_params
 
+from helpers import constant_gate, randomize_bn, se_layers
+
 WIDTHS = [256, 320, 576, 576, 576, 608, 608, 1056, 1024, 1024]  # 3a ... 5b
-
-
-def se_layers(model):
-    return [m for m in model.modules() if isinstance(m, SELayer)]
-
-
-def constant_gate(se, low=-3., high=3.):
-    """Make the SE gate a known per-channel constant c; return c."""
-    with torch.no_grad():
-        se.fc2.weight.zero_()
-        se.fc2.bias.copy_(torch.linspace(low, high, se.in_channels))
-    return torch.sigmoid(se.fc2.bias)[None, :, None, None]
-
-
-def randomise_bn(model):
-    for m in model.modules():  # non-trivial BN statistics and affine terms
-        if isinstance(m, _BatchNorm):
-            nn.init.uniform_(m.weight, 0.5, 1.5)
-            nn.init.uniform_(m.bias, -0.2, 0.2)
-            nn.init.uniform_(m.running_mean, -0.1, 0.1)
 
 
 def check_frozen(model, frozen, trainable):
@@ -125,7 +106,7 @@ def test_shufflenet_plain_twin_equals_mmpretrain(groups):
     assert list(ours.state_dict()) == list(ref.state_dict())
     torch.manual_seed(0)
     ref.init_weights()
-    randomise_bn(ref)
+    randomize_bn(ref)
     ours.load_state_dict(ref.state_dict())
     x = torch.rand(2, 3, 32, 32)
     for mode in ('eval', 'train'):
@@ -269,7 +250,7 @@ def test_bninception_plain_twin_is_the_se_model_without_se():
     assert not se_layers(plain)
     torch.manual_seed(0)
     plain.init_weights()
-    randomise_bn(plain)
+    randomize_bn(plain)
     missing, unexpected = ours.load_state_dict(plain.state_dict(),
                                                strict=False)
     assert not unexpected and all('.se.' in k for k in missing)

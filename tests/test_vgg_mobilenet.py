@@ -12,33 +12,14 @@ from se_plugin import SELayer
 from se_plugin.models.backbones import SEMobileNetV1, SEVGG
 from se_plugin.utils.classifier import classifier
 
+from helpers import constant_gate, randomize_bn, se_layers
+
 VGG11_CHANNELS = (64, 128, 256, 512, 512)
 MOBILENET_BLOCKS = (1, 2, 2, 6, 2)  # blocks per stage, 13 in all
 QUARTER_CHANNELS = (16, 32, 64, 128, 256)  # widen_factor=0.25
 
 
 pytestmark = pytest.mark.usefixtures('one_thread')
-
-
-def se_layers(module):
-    return [m for m in module.modules() if isinstance(m, SELayer)]
-
-
-def randomize_bn(model):
-    """Non-trivial BN statistics and affine terms, so twins can differ."""
-    for m in model.modules():
-        if isinstance(m, _BatchNorm):
-            nn.init.uniform_(m.weight, 0.5, 1.5)
-            nn.init.uniform_(m.bias, -0.2, 0.2)
-            nn.init.uniform_(m.running_mean, -0.1, 0.1)
-
-
-def constant_gate(se):
-    """Make ``se`` scale by sigmoid(bias): a known per-channel constant."""
-    with torch.no_grad():
-        se.fc2.weight.zero_()
-        se.fc2.bias.copy_(torch.linspace(-3, 3, se.in_channels))
-    return torch.sigmoid(se.fc2.bias)[None, :, None, None]
 
 
 def vgg_stage(model, i):
