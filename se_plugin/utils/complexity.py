@@ -205,12 +205,17 @@ PAPER_ROWS: List[PaperRow] = [
 ]
 
 
+def measure(model_cfg: dict, shape: Sequence[int]) -> Tuple[float, float]:
+    """(params in M, GFLOPs) of a model config at an (H, W) input."""
+    from mmengine.registry import MODELS
+    model = MODELS.build(model_cfg)
+    return (count_params(model) / 1e6,
+            count_macs(model, (1, 3, *shape)) / 1e9)
+
+
 def measure_row(row: PaperRow) -> Tuple[float, float]:
     """(params in M, GFLOPs) of a row's model at its input size."""
-    from mmengine.registry import MODELS
-    model = MODELS.build(row.model)
-    return (count_params(model) / 1e6,
-            count_macs(model, (1, 3, *row.shape)) / 1e9)
+    return measure(row.model, row.shape)
 
 
 def format_row(row: PaperRow, params: float, gflops: float) -> tuple:

@@ -9,11 +9,11 @@ builds it), then every row of the paper's complexity tables
 import argparse
 
 from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
+from mmengine.registry import init_default_scope
 
 import se_plugin  # noqa: F401  (registers se_plugin.*)
-from se_plugin.utils.complexity import (PAPER_ROWS, count_macs, count_params,
-                                        format_row, measure_row)
+from se_plugin.utils.complexity import (PAPER_ROWS, format_row, measure,
+                                        measure_row)
 
 COLUMNS = ('table', 'model', 'input', 'params (M)', 'paper', 'GFLOPs',
            'paper')
@@ -31,11 +31,6 @@ def parse_args():
     parser.add_argument(
         '--no-paper', action='store_true', help="skip the paper's rows")
     return parser.parse_args()
-
-
-def measure(model_cfg: dict, shape) -> tuple:
-    model = MODELS.build(model_cfg)
-    return count_params(model) / 1e6, count_macs(model, (1, 3, *shape)) / 1e9
 
 
 def test_shape(cfg: Config) -> tuple:
