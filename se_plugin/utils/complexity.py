@@ -99,15 +99,40 @@ class PaperRow(NamedTuple):
         return 0.01 if self.gflops >= 1 else 0.001
 
 
-def _cls(backbone: dict, channels: int = 2048) -> dict:
-    return classifier(backbone, in_channels=channels)
+def _backbone(type_: str, channels: int = 2048, num_classes: int = 1000,
+              **kwargs) -> Callable[[dict], dict]:
+    """SE options -> a classifier config around the backbone."""
+    return lambda se: classifier(dict(type=type_, **kwargs, **se),
+                                 num_classes, in_channels=channels)
+
+
+def _resnet(depth: int) -> Callable[[dict], dict]:
+    # The paper's counts use the released models' layout: stride on the
+    # first 1x1 conv (style='caffe'); pytorch style costs 4.095 GFLOPs.
+    return _backbone('se_plugin.SEResNet', depth=depth, style='caffe')
 
 
 def _r50(**se_options) -> dict:
-    # The paper's counts use the released models' layout: stride on the
-    # first 1x1 conv (style='caffe'); pytorch style costs 4.09 GMACs.
-    return _cls(dict(type='se_plugin.SEResNet', depth=50, style='caffe',
-                     **se_options))
+    return _resnet(50)(se_options)
+
+
+def _resnext(depth: int) -> Callable[[dict], dict]:
+    # ResNeXt's release puts the stride on the 3x3 conv (pytorch style).
+    return _backbone('se_plugin.SEResNeXt', depth=depth, groups=32,
+                     width_per_group=4)
+
+
+def _cifar(type_: str, channels: int, **kwargs) -> Callable[[dict], dict]:
+    return _backbone(f'se_plugin.{type_}', channels, num_classes=10,
+                     **kwargs)
+
+
+def _vgg16(se: dict) -> dict:
+    # The backbone keeps VGG's 4096-4096-1000 classifier (num_classes > 0).
+    return dict(type='mmpretrain.ImageClassifier',
+                backbone=dict(type='se_plugin.SEVGG', depth=16,
+                              num_classes=1000, **se),
+                head=dict(type='mmpretrain.ClsHead'))
 
 
 def _twins(table: str, name: str, model: Callable[[dict], dict],
@@ -120,35 +145,6 @@ def _twins(table: str, name: str, model: Callable[[dict], dict],
         PaperRow(table, f'SE-{name}', model({}), paper[2], paper[3], shape,
                  ours[1]),
     ]
-
-
-def _resnet(depth: int, **kwargs) -> Callable[[dict], dict]:
-    return lambda se: _cls(dict(type='se_plugin.SEResNet', depth=depth,
-                                style='caffe', **kwargs, **se))
-
-
-def _resnext(depth: int) -> Callable[[dict], dict]:
-    # ResNeXt's release puts the stride on the 3x3 conv (pytorch style).
-    return lambda se: _cls(dict(type='se_plugin.SEResNeXt', depth=depth,
-                                groups=32, width_per_group=4, **se))
-
-
-def _cifar(type_: str, channels: int, **kwargs) -> Callable[[dict], dict]:
-    return lambda se: classifier(
-        dict(type=f'se_plugin.{type_}', **kwargs, **se), num_classes=10,
-        in_channels=channels)
-
-
-def _vgg16(se: dict) -> dict:
-    # The backbone keeps VGG's 4096-4096-1000 classifier (num_classes > 0).
-    return dict(type='mmpretrain.ImageClassifier',
-                backbone=dict(type='se_plugin.SEVGG', depth=16,
-                              num_classes=1000, **se),
-                head=dict(type='mmpretrain.ClsHead'))
-
-
-def _backbone(type_: str, channels: int, **kwargs) -> Callable[[dict], dict]:
-    return lambda se: _cls(dict(type=type_, **kwargs, **se), channels)
 
 
 PAPER_ROWS: List[PaperRow] = [
@@ -186,7 +182,7 @@ PAPER_ROWS: List[PaperRow] = [
             3, (None, ) * 4, shape=(32, 32)),
     *_twins('Table 4', 'WRN-16-8', _cifar('SEWideResNet', 512), 3,
             (None, ) * 4, shape=(32, 32)),
-    PaperRow('Table 8', 'SENet-154', _cls(dict(type='se_plugin.SENet154')),
+    PaperRow('Table 8', 'SENet-154', _backbone('se_plugin.SENet154')({}),
              None, None),
     PaperRow('Table 10', 'SE-ResNet-50 r=2', _r50(se_ratio=2), 45.7, None),
     PaperRow('Table 10', 'SE-ResNet-50 r=4', _r50(se_ratio=4), 35.7, None),
