@@ -14,8 +14,8 @@ from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from mmpretrain.datasets import CIFAR10, CIFAR100
 
 from se_plugin.models.backbones import SECifarResNet, SEWideResNet
-from se_plugin.utils.classifier import classifier
-from se_plugin.utils.complexity import count_params
+from se_plugin.analysis.classifier import classifier
+from se_plugin.analysis.complexity import count_params
 
 from helpers import se_layers
 

@@ -7,8 +7,8 @@ import timm
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
-from se_plugin.utils.classifier import classifier
-from se_plugin.utils.complexity import (PAPER_ROWS, count_macs, count_params,
+from se_plugin.analysis.classifier import classifier
+from se_plugin.analysis.complexity import (PAPER_ROWS, count_macs, count_params,
                                         format_row, measure_row)
 
 README = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),

@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.registry import DATASETS, MODELS, init_default_scope
 
 from se_plugin import SELayer
-from se_plugin.datasets.demo_data import DET_CLASSES
+from se_plugin.testing.demo_data import DET_CLASSES
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 

@@ -13,7 +13,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
-from se_plugin.utils.convert_senet import ConversionError, convert, load_weights
+from se_plugin.converters.senet import ConversionError, convert, load_weights
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 TIMM = [

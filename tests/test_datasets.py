@@ -8,7 +8,7 @@ import pytest
 from mmengine.registry import init_default_scope
 
 from se_plugin import CocoDataset, ImageNet, Places365
-from se_plugin.datasets.demo_data import CLASSES, DET_CLASSES, make_coco
+from se_plugin.testing.demo_data import CLASSES, DET_CLASSES, make_coco
 
 LOAD = [dict(type='LoadImageFromFile')]
 

@@ -12,7 +12,7 @@ from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from se_plugin.models.backbones.se_inception_resnet import (
     InceptionResNetBlock, SEInceptionResNetV2)
-from se_plugin.utils.classifier import classifier
+from se_plugin.analysis.classifier import classifier
 
 from helpers import randomize_bn, se_layers
 

@@ -12,7 +12,7 @@ import se_plugin.models.backbones.se_inception as se_inception
 import se_plugin.models.backbones.se_shufflenet as se_shufflenet
 from se_plugin.models.backbones import SEBNInception, SEShuffleNetV1
 from se_plugin.models.backbones.se_inception import MODULES, InceptionModule
-from se_plugin.utils.complexity import count_params
+from se_plugin.analysis.complexity import count_params
 
 from helpers import constant_gate, randomize_bn, se_layers
 

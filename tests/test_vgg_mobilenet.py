@@ -10,7 +10,7 @@ from mmpretrain.models.backbones import VGG
 
 from se_plugin import SELayer
 from se_plugin.models.backbones import SEMobileNetV1, SEVGG
-from se_plugin.utils.classifier import classifier
+from se_plugin.analysis.classifier import classifier
 
 from helpers import constant_gate, randomize_bn, se_layers
 

@@ -14,7 +14,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import se_plugin  # noqa: F401  (registries, safe checkpoint loading)
-from se_plugin.utils.launch import load_config
+from se_plugin.utils.launch import load_config, setup_cpu_distributed
 
 
 def parse_args():
@@ -40,6 +40,7 @@ def main():
     if not os.path.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint: {args.checkpoint} does not exist')
     cfg = load_config(args.config, args)
+    setup_cpu_distributed(cfg)
     cfg.load_from = args.checkpoint
     runner = (RUNNERS.build(cfg)
               if 'runner_type' in cfg else Runner.from_cfg(cfg))

@@ -13,7 +13,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import se_plugin  # noqa: F401  (registries, safe checkpoint loading)
-from se_plugin.utils.launch import load_config
+from se_plugin.utils.launch import load_config, setup_cpu_distributed
 
 
 def parse_args():
@@ -46,6 +46,7 @@ def parse_args():
 def main():
     args = parse_args()
     cfg = load_config(args.config, args)
+    setup_cpu_distributed(cfg)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'

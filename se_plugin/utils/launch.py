@@ -22,17 +22,19 @@ def load_config(path: str, args) -> Config:
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(path))[0])
-    if args.launcher != 'none' and not torch.cuda.is_available():
-        _init_cpu_distributed(cfg)
     return cfg
 
 
-def _init_cpu_distributed(cfg: Config) -> None:
+def setup_cpu_distributed(cfg: Config) -> None:
     """Distributed training without GPUs: gloo, and DDP without devices.
 
-    mmengine's launcher always calls ``torch.cuda.set_device``; with the
-    process group made here, the runner finds it initialised and skips that.
+    Does nothing with ``launcher='none'`` or when CUDA is available (then
+    mmengine's runner sets up NCCL itself). mmengine's launcher always calls
+    ``torch.cuda.set_device``; with the process group made here, the runner
+    finds it initialised and skips that.
     """
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
     os.environ.setdefault('LOCAL_RANK', '0')
     cfg.setdefault('env_cfg', {})
     cfg.env_cfg['dist_cfg'] = dict(backend='gloo')

@@ -4,7 +4,7 @@
 
 Prints each config's model (built through the registries, as tools/train.py
 builds it), then every row of the paper's complexity tables
-(se_plugin/utils/complexity.py) beside the paper's numbers.
+(se_plugin/analysis/complexity.py) beside the paper's numbers.
 """
 import argparse
 
@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import se_plugin  # noqa: F401  (registers se_plugin.*)
-from se_plugin.utils.complexity import (PAPER_ROWS, format_row, measure,
+from se_plugin.analysis.complexity import (PAPER_ROWS, format_row, measure,
                                         measure_row)
 
 COLUMNS = ('table', 'model', 'input', 'params (M)', 'paper', 'GFLOPs',
@@ -71,7 +71,7 @@ def main():
                             for i, (c, w) in enumerate(zip(row, widths))))
     print('\nGFLOPs = multiply-adds of conv and linear layers, plus one op '
           'per element of each residual sum and of each SE input '
-          '(se_plugin/utils/complexity.py).')
+          '(se_plugin/analysis/complexity.py).')
 
 
 if __name__ == '__main__':

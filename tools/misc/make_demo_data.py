@@ -7,7 +7,7 @@ Deterministic and offline; takes seconds.
 import argparse
 import time
 
-from se_plugin.datasets.demo_data import make_all
+from se_plugin.testing.demo_data import make_all
 
 
 def main():

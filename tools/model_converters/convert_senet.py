@@ -17,7 +17,7 @@ import os.path as osp
 
 import torch
 
-from se_plugin.utils.convert_senet import (SOURCES, config_text, convert,
+from se_plugin.converters.senet import (SOURCES, config_text, convert,
                                            load_weights)
 
 

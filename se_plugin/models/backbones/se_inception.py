@@ -20,8 +20,8 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice, check_se_args
-from ..layers.se_layer import SELayer
+from se_plugin.utils.checks import check_choice
+from ..layers.se_layer import SELayer, check_se_args
 from .base import FreezableBackbone
 
 # name: (1x1, (3x3 reduce, 3x3), (double 3x3 reduce, double 3x3),

@@ -18,8 +18,8 @@ from mmcv.cnn import ConvModule, build_conv_layer
 from torch.nn.modules.utils import _pair
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice, check_se_args
-from ..layers.se_layer import SELayer
+from se_plugin.utils.checks import check_choice
+from ..layers.se_layer import SELayer, check_se_args
 from .base import FreezableBackbone
 
 # A branch is a sequence of (out_channels, kernel[, stride]) conv-BN-ReLUs.

@@ -16,8 +16,8 @@ from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
 from mmpretrain.models.utils import make_divisible
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice, check_se_args
-from ..layers.se_layer import SELayer
+from se_plugin.utils.checks import check_choice
+from ..layers.se_layer import SELayer, check_se_args
 from .base import FreezableBackbone
 
 

@@ -17,8 +17,8 @@ from mmpretrain.models.backbones.resnext import Bottleneck as XBottleneck
 from mmpretrain.models.backbones.resnext import ResNeXt
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice, check_se_args
-from ..layers.se_layer import SELayer
+from se_plugin.utils.checks import check_choice
+from ..layers.se_layer import SELayer, check_se_args
 
 # Where the SE layer sits in a residual block (Fig. 5, Table 14, Table 15).
 SE_POSITIONS = ('standard', 'pre', 'post', 'identity', '3x3')

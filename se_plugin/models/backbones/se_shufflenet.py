@@ -15,8 +15,8 @@ from mmpretrain.models.backbones.shufflenet_v1 import ShuffleNetV1, ShuffleUnit
 from mmpretrain.models.utils import channel_shuffle
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice, check_se_args
-from ..layers.se_layer import SELayer
+from se_plugin.utils.checks import check_choice
+from ..layers.se_layer import SELayer, check_se_args
 
 
 class SEShuffleUnit(ShuffleUnit):

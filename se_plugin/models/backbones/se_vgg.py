@@ -16,8 +16,8 @@ from mmcv.cnn import ConvModule
 from mmpretrain.models.backbones.vgg import VGG
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice, check_se_args
-from ..layers.se_layer import SELayer
+from se_plugin.utils.checks import check_choice
+from ..layers.se_layer import SELayer, check_se_args
 
 
 @MODELS.register_module()

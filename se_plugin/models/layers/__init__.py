@@ -1,3 +1,3 @@
-from .se_layer import SELayer
+from .se_layer import SE_CFG_KEYS, SELayer, check_se_args
 
-__all__ = ['SELayer']
+__all__ = ['SE_CFG_KEYS', 'SELayer', 'check_se_args']

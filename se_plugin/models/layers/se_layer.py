@@ -4,11 +4,13 @@ The paper's ablation axes are arguments with the paper's defaults:
 reduction ratio (Table 10), squeeze operator (Table 11, Table 16's
 NoSqueeze), excitation gate (Table 12) and FC bias (Section 6).
 """
-from typing import Optional
+import inspect
+from typing import Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmpretrain.models.utils import make_divisible
 
 from se_plugin.registry import MODELS
 from se_plugin.utils.checks import check_choice
@@ -20,13 +22,6 @@ GATES = {
     'relu': F.relu,
     'hsigmoid': F.hardsigmoid,
 }
-
-
-def make_divisible(value: float, divisor: int) -> int:
-    """Round to a multiple of ``divisor``, never more than 10% down
-    (timm's and mmpretrain's rule)."""
-    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
-    return rounded + divisor if rounded < 0.9 * value else rounded
 
 
 def _linear(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
@@ -152,3 +147,40 @@ class SELayer(nn.Module):
     def extra_repr(self) -> str:
         return (f'{self.in_channels}, squeeze_channels={self.squeeze_channels}'
                 f', squeeze={self.squeeze!r}, gate={self.gate!r}')
+
+
+# SELayer options a backbone's ``se_cfg`` may set: every keyword of SELayer
+# but the ones the backbone decides (channels from the stage, ratio from
+# ``se_ratio``, width from the ratio).
+SE_CFG_KEYS = tuple(
+    name for name in inspect.signature(SELayer).parameters
+    if name not in ('in_channels', 'ratio', 'squeeze_channels'))
+
+
+def check_se_args(se_ratio: float, se_stages: Optional[Sequence[bool]],
+                  num_stages: int, se_cfg: Optional[dict] = None,
+                  stage_name: str = 'stage') -> Tuple[Tuple[bool, ...], dict]:
+    """Validate the SE arguments every se_plugin backbone takes.
+
+    Returns ``se_stages`` as a tuple (None means every stage) and a copy of
+    ``se_cfg``. ``stage_name`` says what a stage is in the error message
+    (e.g. ``'conv stage'``, ``'Inception module'``).
+    """
+    if se_stages is None:
+        se_stages = (True, ) * num_stages
+    if (not isinstance(se_stages, (list, tuple))
+            or len(se_stages) != num_stages
+            or not all(isinstance(s, bool) for s in se_stages)):
+        raise ValueError(f'se_stages must be {num_stages} bools, one per '
+                         f'{stage_name}, got {se_stages!r}')
+    if (isinstance(se_ratio, bool) or not isinstance(se_ratio, (int, float))
+            or se_ratio <= 0):
+        raise ValueError(
+            f'se_ratio must be a positive number, got {se_ratio!r}')
+    if se_cfg is not None and not isinstance(se_cfg, dict):
+        raise ValueError('se_cfg must be a dict of SELayer options '
+                         f'{SE_CFG_KEYS}, got {se_cfg!r}')
+    se_cfg = dict(se_cfg or {})
+    for key in se_cfg:
+        check_choice('se_cfg key', key, SE_CFG_KEYS)
+    return tuple(se_stages), se_cfg

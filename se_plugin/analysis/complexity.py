@@ -17,7 +17,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from se_plugin.models.layers.se_layer import SELayer
-from se_plugin.utils.classifier import classifier
+from se_plugin.analysis.classifier import classifier
 
 _SUMS = {
     torch.ops.aten.add.Tensor, torch.ops.aten.add_.Tensor,

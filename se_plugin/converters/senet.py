@@ -14,7 +14,7 @@ from typing import Dict, Tuple
 
 import torch
 
-from .classifier import classifier
+from se_plugin.analysis.classifier import classifier
 
 SOURCES = ('timm', 'cadene', 'mmpretrain', 'torchvision')
 # (blocks per stage, bottleneck?) -> depth
