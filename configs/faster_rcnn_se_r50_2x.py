@@ -3,8 +3,10 @@
 # lr 0.02 for 16 images (8 GPUs x 2), train2017 -> val2017 (the paper's
 # minival protocol).
 #   tools/dist_train.sh configs/faster_rcnn_se_r50_2x.py 8
-_base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py'
-custom_imports = dict(imports=['se_plugin'], allow_failed_imports=False)
+_base_ = [
+    'mmdet::faster_rcnn/faster-rcnn_r50_fpn_2x_coco.py',
+    './_base_/default_runtime.py',
+]
 
 # An ImageNet-trained SE-ResNet-50 classifier checkpoint, e.g. from
 # tools/train.py configs/imagenet/seresnet50_8xb32_in1k.py; its
@@ -27,6 +29,3 @@ test_dataloader = val_dataloader
 # lr 0.02 is for 16 images per step (8 GPUs x 2); --auto-scale-lr rescales
 # it linearly to (GPUs x batch_size) / 16.
 auto_scale_lr = dict(base_batch_size=16)
-
-# Resumed runs continue the random streams (augmentation) exactly.
-custom_hooks = [dict(type='se_plugin.RNGStateHook')]

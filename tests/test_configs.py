@@ -34,12 +34,52 @@ def point_at_demo(ds_cfg, demo_root):
     return ds_cfg
 
 
-def test_every_task_has_configs():
-    names = [osp.relpath(p, osp.join(REPO, 'configs')) for p in ALL_CONFIGS]
-    assert 'faster_rcnn_se_r50_2x.py' in names
-    assert sum(n.startswith('imagenet/') for n in names) == 31
-    assert sum(n.startswith('cifar/') for n in names) == 12
-    assert sum(n.startswith('places365/') for n in names) == 2
+# The paper's experiments (Tables 2-7) and their configs, by path.
+PAPER_CONFIGS = [
+    'faster_rcnn_se_r50_2x.py', 'faster_rcnn_r50_2x.py',  # Table 7
+    'faster_rcnn_se_r101_2x.py', 'faster_rcnn_r101_2x.py',
+    'places365/seresnet152_8xb32_places365.py',  # Table 6
+    *[f'cifar/{m}_1xb128_{d}.py'  # Tables 4-5
+      for m in ('seresnet110', 'seresnet164', 'sewrn16-8')
+      for d in ('cifar10', 'cifar100')],
+    *[f'imagenet/{m}_8xb128-paper_in1k.py'  # Table 2, the paper's recipe
+      for m in ('seresnet50', 'seresnet101', 'seresnet152',
+                'seresnext50-32x4d', 'seresnext101-32x4d', 'sevgg16bn',
+                'sebninception', 'seinception-resnet-v2')],
+    'imagenet/semobilenet-v1_8xb32-mobile_in1k.py',  # Table 3
+    'imagenet/seshufflenet-v1-1x-g3_8xb32-mobile_in1k.py',
+    'imagenet/senet154_8xb32_in1k.py',  # Table 8
+]
+
+
+def relative(path):
+    return osp.relpath(path, osp.join(REPO, 'configs'))
+
+
+def test_every_experiment_has_an_se_config_and_its_plain_twin():
+    names = {relative(p) for p in ALL_CONFIGS}
+    missing = [n for n in PAPER_CONFIGS if n not in names]
+    assert not missing, missing
+    twins = [relative(se_twin(p)) for p in PLAIN]
+    assert {n for n in PAPER_CONFIGS if 'senet154' not in n} <= set(twins)
+
+
+def chain_depth(path):
+    """``_base_`` levels below ``path`` inside configs/ (``pkg::`` bases
+    are the host's and do not count)."""
+    bases = Config._get_base_files(path)
+    local = [osp.normpath(osp.join(osp.dirname(path), b))
+             for b in bases if '::' not in b]
+    return max([1 + chain_depth(b) for b in local], default=0)
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS,
+                         ids=[osp.relpath(p, REPO) for p in ALL_CONFIGS])
+def test_config_chains_are_short_and_never_delete(path):
+    """At most two _base_ levels inside our tree; no leaf inherits another
+    model's leaf and replaces its backbone with _delete_."""
+    assert chain_depth(path) <= 2
+    assert '_delete_' not in open(path, encoding='utf-8').read()
 
 
 @pytest.mark.parametrize(

@@ -6,10 +6,7 @@ _base_ = [
     '../_base_/datasets/cifar100_bs128.py',
     '../_base_/schedules/cifar_preact_bs128.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['se_plugin'], allow_failed_imports=False)
 
 model = dict(head=dict(num_classes=100))
-
-# Resumed runs continue the random streams (augmentation) exactly.
-custom_hooks = [dict(type='se_plugin.RNGStateHook')]

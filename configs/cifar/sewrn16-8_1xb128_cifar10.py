@@ -6,8 +6,5 @@ _base_ = [
     '../_base_/datasets/cifar10_bs128.py',
     '../_base_/schedules/cifar_wrn_bs128.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['se_plugin'], allow_failed_imports=False)
-
-# Resumed runs continue the random streams (augmentation) exactly.
-custom_hooks = [dict(type='se_plugin.RNGStateHook')]

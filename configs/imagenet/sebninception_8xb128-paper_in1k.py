@@ -1,7 +1,9 @@
-# SE-BN-Inception (Table 2, Fig. 2): SE on each Inception module's output,
-# r = 16, with the paper's recipe (seresnet50_8xb128-paper_in1k).
-_base_ = './seresnet50_8xb128-paper_in1k.py'
-
-model = dict(
-    backbone=dict(_delete_=True, type='se_plugin.SEBNInception'),
-    head=dict(in_channels=1024))
+# SE-BN-Inception (Table 2, Fig. 2) with the paper's recipe
+# (seresnet50_8xb128-paper_in1k).
+_base_ = [
+    '../_base_/models/sebninception.py',
+    '../_base_/datasets/imagenet_bs128.py',
+    '../_base_/schedules/imagenet_paper_bs1024.py',
+    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
+]

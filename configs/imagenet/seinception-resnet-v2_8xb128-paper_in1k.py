@@ -1,13 +1,14 @@
-# SE-Inception-ResNet-v2 (Table 2): SE on each block's residual branch
-# before the sum, r = 16, with the paper's recipe
+# SE-Inception-ResNet-v2 (Table 2) with the paper's recipe
 # (seresnet50_8xb128-paper_in1k) at 299 x 299 (Section 5.1): train on
 # random-resized 299 crops; evaluate on the centre 299 crop after resizing
 # the short edge to 352.
-_base_ = './seresnet50_8xb128-paper_in1k.py'
-
-model = dict(
-    backbone=dict(_delete_=True, type='se_plugin.SEInceptionResNetV2'),
-    head=dict(in_channels=1536))
+_base_ = [
+    '../_base_/models/seinception-resnet-v2.py',
+    '../_base_/datasets/imagenet_bs128.py',
+    '../_base_/schedules/imagenet_paper_bs1024.py',
+    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
+]
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

@@ -5,18 +5,11 @@
 # evaluation: short edge 256, centre crop 224, top-1/top-5.
 _base_ = [
     '../_base_/models/seresnet50.py',
-    'mmpretrain::_base_/datasets/imagenet_bs32.py',
+    '../_base_/datasets/imagenet_bs128.py',
     '../_base_/schedules/imagenet_paper_bs1024.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['se_plugin'], allow_failed_imports=False)
 
 # The paper's released models put the stride on the first 1x1 conv.
 model = dict(backbone=dict(style='caffe', zero_init_residual=False))
-train_dataloader = dict(
-    batch_size=128, dataset=dict(type='se_plugin.ImageNet'))
-val_dataloader = dict(batch_size=128, dataset=dict(type='se_plugin.ImageNet'))
-test_dataloader = val_dataloader
-
-# Resumed runs continue the random streams (augmentation) exactly.
-custom_hooks = [dict(type='se_plugin.RNGStateHook')]

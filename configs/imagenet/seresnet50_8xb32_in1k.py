@@ -3,20 +3,12 @@
 # with mmpretrain's model zoo. The paper's own recipe: *_8xb128-paper_in1k.
 _base_ = [
     '../_base_/models/seresnet50.py',
-    'mmpretrain::_base_/datasets/imagenet_bs32.py',
+    '../_base_/datasets/imagenet_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['se_plugin'], allow_failed_imports=False)
-
-# se_plugin.ImageNet: mmpretrain's, with list lines checked (file, line).
-train_dataloader = dict(dataset=dict(type='se_plugin.ImageNet'))
-val_dataloader = dict(dataset=dict(type='se_plugin.ImageNet'))
-test_dataloader = val_dataloader
 
 # lr 0.1 is for 8 GPUs x 32 images = 256; --auto-scale-lr rescales it
 # linearly to (GPUs x batch_size) / 256.
 auto_scale_lr = dict(base_batch_size=256)
-
-# Resumed runs continue the random streams (augmentation) exactly.
-custom_hooks = [dict(type='se_plugin.RNGStateHook')]

@@ -1,15 +1,8 @@
-# SE-VGG-16 (Table 2): BN after every conv, SE after each conv's ReLU
-# (Section 3.3), r = 16, with the paper's recipe
-# (seresnet50_8xb128-paper_in1k). The backbone keeps VGG's 4096-4096-1000
-# classifier, which the paper's 15.48 GFLOPs include.
-_base_ = './seresnet50_8xb128-paper_in1k.py'
-
-model = dict(
-    backbone=dict(
-        _delete_=True, type='se_plugin.SEVGG', depth=16, num_classes=1000),
-    neck=None,
-    head=dict(
-        _delete_=True,
-        type='ClsHead',
-        loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
-        topk=(1, 5)))
+# SE-VGG-16 (Table 2) with the paper's recipe (seresnet50_8xb128-paper_in1k).
+_base_ = [
+    '../_base_/models/sevgg16bn.py',
+    '../_base_/datasets/imagenet_bs128.py',
+    '../_base_/schedules/imagenet_paper_bs1024.py',
+    'mmpretrain::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
+]

@@ -5,13 +5,10 @@ _base_ = [
     '../_base_/datasets/places365_bs32.py',
     'mmpretrain::_base_/schedules/imagenet_bs256.py',
     'mmpretrain::_base_/default_runtime.py',
+    '../_base_/default_runtime.py',
 ]
-custom_imports = dict(imports=['se_plugin'], allow_failed_imports=False)
 
 model = dict(backbone=dict(depth=152), head=dict(num_classes=365))
 # lr 0.1 is for 8 GPUs x 32 images = 256; --auto-scale-lr rescales it
 # linearly to (GPUs x batch_size) / 256.
 auto_scale_lr = dict(base_batch_size=256)
-
-# Resumed runs continue the random streams (augmentation) exactly.
-custom_hooks = [dict(type='se_plugin.RNGStateHook')]

@@ -19,12 +19,19 @@ class RNGStateHook(Hook):
     python, numpy and torch (CPU and CUDA) states of every rank at each
     checkpoint and restores them on ``--resume``: the resumed run continues
     exactly. The states are plain data and load with ``weights_only=True``.
+
+    Validation runs after the epoch's checkpoint is written and draws from
+    the same generators (a DataLoader takes a seed from torch's at every
+    iterator; models and transforms may draw too), so the hook also puts
+    every generator back after each validation: the training streams never
+    depend on whether, or how often, the run validates.
     """
 
     priority = 'NORMAL'  # before CheckpointHook (VERY_LOW) saves
 
     def __init__(self) -> None:
         self._states = None
+        self._before_val = None
 
     @staticmethod
     def _state() -> dict:
@@ -50,6 +57,14 @@ class RNGStateHook(Hook):
                     and self.every_n_train_iters(runner, hook.interval)):
                 self._gather()
 
+    def before_val_epoch(self, runner) -> None:
+        self._before_val = self._state()
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        if self._before_val is not None:
+            self._set_state(self._before_val)
+            self._before_val = None
+
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint['rng_states'] = self._states or [self._state()]
 
@@ -60,7 +75,10 @@ class RNGStateHook(Hook):
                 'RNGStateHook: the checkpoint has no random states for '
                 f'{get_world_size()} processes; random streams restart')
             return
-        state = states[get_rank()]
+        self._set_state(states[get_rank()])
+
+    @staticmethod
+    def _set_state(state: dict) -> None:
         random.setstate(state['python'])
         np.random.set_state(state['numpy'])
         torch.set_rng_state(state['torch'])

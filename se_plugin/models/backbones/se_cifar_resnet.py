@@ -17,7 +17,7 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 from se_plugin.registry import MODELS
 from se_plugin.utils.checks import check_choice
 from ..layers.se_layer import SELayer, check_se_args
-from .base import FreezableBackbone
+from .base import KAIMING_INIT, StagedBackbone
 
 # Unit kinds as data: kernel sizes of the branch convs, output/mid widths.
 BLOCKS = {'basic': ((3, 3), 1), 'bottleneck': ((1, 3, 1), 4)}
@@ -85,7 +85,7 @@ class PreActBlock(nn.Module):
 
 
 @MODELS.register_module()
-class SECifarResNet(FreezableBackbone):
+class SECifarResNet(StagedBackbone):
     """Pre-activation ResNet for 32x32 inputs [14] with SE blocks (Table 4-5).
 
     A stage is one of the three widths (32, 16 and 8 pixels); each unit of
@@ -145,10 +145,7 @@ class SECifarResNet(FreezableBackbone):
                  norm_eval: bool = False,
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
-                 init_cfg: Optional[list] = [
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(type='Constant', val=1, layer=['_BatchNorm'])
-                 ]) -> None:
+                 init_cfg: Optional[list] = KAIMING_INIT) -> None:
         se_stages, se_cfg = check_se_args(se_ratio, se_stages, 3, se_cfg,
                                           'width stage')
         if block is None:
@@ -159,16 +156,10 @@ class SECifarResNet(FreezableBackbone):
                 depth - offset) % layers:
             raise ValueError(f'depth must be {layers}n+{offset} (n >= 1) with '
                              f'{block} units, got {depth!r}')
-        for i in out_indices:
-            check_choice('out_indices', i, range(3))
-        check_choice('frozen_stages', frozen_stages, range(-1, 4))
         if not 0 <= drop_rate < 1:
             raise ValueError(f'drop_rate must be in [0, 1), got {drop_rate!r}')
-        super().__init__(init_cfg)
+        super().__init__(3, out_indices, frozen_stages, norm_eval, init_cfg)
         self.depth = depth
-        self.out_indices = tuple(out_indices)
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
 
         kernels, expansion = BLOCKS[block]
         n = (depth - offset) // layers
@@ -193,22 +184,10 @@ class SECifarResNet(FreezableBackbone):
         self.out_channels = in_channels
         self._freeze_stages()
 
-    def forward(self, x: torch.Tensor) -> tuple:
-        x = self.stem(x)
-        outs = []
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            if i == 2:
-                x = self.relu(self.norm(x))
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
-
-    def frozen_modules(self) -> List[nn.Module]:
-        if self.frozen_stages < 0:
-            return []
-        frozen = [self.stem, *self.stages[:self.frozen_stages]]
-        return frozen + [self.norm] if self.frozen_stages == 3 else frozen
+    def parts(self) -> List[List[nn.Module]]:
+        # The final BN-ReLU closes the last stage.
+        return [[self.stem], [self.stages[0]], [self.stages[1]],
+                [self.stages[2], self.norm, self.relu]]
 
 
 @MODELS.register_module()

@@ -12,7 +12,7 @@ conv followed by BN and ReLU. Its parameters map one to one onto ours
 2 and ``pool_proj`` is ``branch_pool.1``), except that its convs carry a
 bias, which folds into the following BN's running mean.
 """
-from typing import List, Optional, Sequence, Tuple
+from typing import List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -20,9 +20,8 @@ import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice
 from ..layers.se_layer import SELayer, check_se_args
-from .base import FreezableBackbone
+from .base import KAIMING_INIT, StagedBackbone
 
 # name: (1x1, (3x3 reduce, 3x3), (double 3x3 reduce, double 3x3),
 #        pool, pool projection, stride); 0 = no such conv.
@@ -38,11 +37,6 @@ MODULES = {
     '5a': (352, (192, 320), (160, 224), 'avg', 128, 1),  # 1024
     '5b': (352, (192, 320), (192, 224), 'max', 128, 1),  # 1024
 }
-# mmpretrain's ResNet default (BaseModule deep-copies it).
-KAIMING_INIT = [
-    dict(type='Kaiming', layer=['Conv2d']),
-    dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
-]
 # A stage is one output resolution, its downsampling module first (as in
 # ResNet): strides 8, 16 and 32.
 STAGES = (('3a', '3b'), ('3c', '4a', '4b', '4c', '4d'), ('4e', '5a', '5b'))
@@ -113,7 +107,7 @@ class InceptionModule(nn.Module):
 
 
 @MODELS.register_module()
-class SEBNInception(FreezableBackbone):
+class SEBNInception(StagedBackbone):
     """SE-BN-Inception (Table 2, Fig. 2): BN-Inception with an SE layer on
     the output of each of its ten Inception modules.
 
@@ -162,14 +156,8 @@ class SEBNInception(FreezableBackbone):
                  init_cfg: Optional[List[dict]] = KAIMING_INIT) -> None:
         se_stages, se_cfg = check_se_args(se_ratio, se_stages, len(STAGES),
                                           se_cfg)
-        for index in out_indices:
-            check_choice('out_indices entry', index, range(len(STAGES)))
-        check_choice('frozen_stages', frozen_stages,
-                     range(-1, len(STAGES) + 1))
-        super().__init__(init_cfg)
-        self.out_indices = tuple(out_indices)
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
+        super().__init__(len(STAGES), out_indices, frozen_stages, norm_eval,
+                         init_cfg)
         conv_kwargs = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg,
                            act_cfg=act_cfg)
         self.stem = nn.Sequential(
@@ -189,14 +177,5 @@ class SEBNInception(FreezableBackbone):
                 channels = stage[-1].out_channels
             self.stages.append(stage)
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        x = self.stem(x)
-        outs = []
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
-
-    def frozen_modules(self) -> List[nn.Module]:
-        return [self.stem, *self.stages][:self.frozen_stages + 1]
+    def parts(self) -> List[List[nn.Module]]:
+        return [[self.stem]] + [[stage] for stage in self.stages]

@@ -10,7 +10,7 @@ they are. The SE-specific difference is one line of
 :class:`InceptionResNetBlock`: the SE layer scales the residual branch
 before the sum with the identity (Section 3.3).
 """
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
@@ -18,9 +18,8 @@ from mmcv.cnn import ConvModule, build_conv_layer
 from torch.nn.modules.utils import _pair
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice
 from ..layers.se_layer import SELayer, check_se_args
-from .base import FreezableBackbone
+from .base import KAIMING_INIT, StagedBackbone
 
 # A branch is a sequence of (out_channels, kernel[, stride]) conv-BN-ReLUs.
 # Per stage: block width, residual scale, branches (TF-slim's widths).
@@ -103,7 +102,7 @@ class InceptionResNetBlock(Concat):
 
 
 @MODELS.register_module()
-class SEInceptionResNetV2(FreezableBackbone):
+class SEInceptionResNetV2(StagedBackbone):
     """SE-Inception-ResNet-v2 (Table 2) on a 299x299 input.
 
     A stage is one of the three groups of repeated Inception-ResNet blocks
@@ -164,10 +163,7 @@ class SEInceptionResNetV2(FreezableBackbone):
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN', eps=1e-3),
                  act_cfg: dict = dict(type='ReLU'),
-                 init_cfg: Optional[Union[dict, list]] = [
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(type='Constant', val=1, layer=['_BatchNorm'])
-                 ]) -> None:
+                 init_cfg: Optional[Union[dict, list]] = KAIMING_INIT) -> None:
         se_stages, se_cfg = check_se_args(
             se_ratio, se_stages, 3, se_cfg,
             'group of Inception-ResNet blocks')
@@ -176,15 +172,8 @@ class SEInceptionResNetV2(FreezableBackbone):
                            for n in num_blocks)):
             raise ValueError('num_blocks must be 3 positive ints, one per '
                              f'stage, got {num_blocks!r}')
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        for index in out_indices:
-            check_choice('out_indices', index, range(len(OUTPUT_LAYERS)))
-        check_choice('frozen_stages', frozen_stages, range(-1, 4))
-        super().__init__(init_cfg=init_cfg)
-        self.out_indices = tuple(out_indices)
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
+        super().__init__(3, out_indices, frozen_stages, norm_eval, init_cfg,
+                         num_outputs=len(OUTPUT_LAYERS))
         self.se_stages = se_stages
         self.se_ratio = se_ratio
         self.se_cfg = se_cfg
@@ -258,17 +247,9 @@ class SEInceptionResNetV2(FreezableBackbone):
         return nn.Sequential(
             *[self._block(stage, with_se) for _ in range(num)])
 
-    def frozen_modules(self) -> List[nn.Module]:
-        return [getattr(self, name)
-                for names in STAGE_LAYERS[:self.frozen_stages + 1]
-                for name in names]
+    def parts(self) -> List[List[nn.Module]]:
+        return [[getattr(self, name) for name in names]
+                for names in STAGE_LAYERS]
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        outs = []
-        wanted = {OUTPUT_LAYERS[i] for i in self.out_indices}
-        for names in STAGE_LAYERS:
-            for name in names:
-                x = getattr(self, name)(x)
-                if name in wanted:
-                    outs.append(x)
-        return tuple(outs)
+    def output_modules(self) -> List[nn.Module]:
+        return [getattr(self, name) for name in OUTPUT_LAYERS]

@@ -10,19 +10,17 @@ weights take the 4.2M parameters to the paper's 4.7M.
 """
 from typing import List, Optional, Sequence, Union
 
-import torch
 import torch.nn as nn
 from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
 from mmpretrain.models.utils import make_divisible
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice
 from ..layers.se_layer import SELayer, check_se_args
-from .base import FreezableBackbone
+from .base import KAIMING_INIT, StagedBackbone
 
 
 @MODELS.register_module()
-class SEMobileNetV1(FreezableBackbone):
+class SEMobileNetV1(StagedBackbone):
     """SE-MobileNet: MobileNetV1 with an SE layer after each block.
 
     A stage is the run of blocks at one resolution (channels, output
@@ -82,11 +80,7 @@ class SEMobileNetV1(FreezableBackbone):
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='ReLU'),
                  norm_eval: bool = False,
-                 init_cfg: Optional[list] = [
-                     dict(type='Kaiming', layer=['Conv2d']),
-                     dict(type='Constant', val=1,
-                          layer=['_BatchNorm', 'GroupNorm'])
-                 ]) -> None:
+                 init_cfg: Optional[list] = KAIMING_INIT) -> None:
         num_stages = len(self.arch_settings)
         se_stages, se_cfg = check_se_args(se_ratio, se_stages, num_stages,
                                           se_cfg, 'resolution stage')
@@ -95,15 +89,8 @@ class SEMobileNetV1(FreezableBackbone):
                 or widen_factor <= 0):
             raise ValueError('widen_factor must be a positive number, '
                              f'got {widen_factor!r}')
-        if isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        for index in out_indices:
-            check_choice('out_indices', index, range(num_stages))
-        check_choice('frozen_stages', frozen_stages, range(-1, num_stages + 1))
-        super().__init__(init_cfg)
-        self.out_indices = tuple(out_indices)
-        self.frozen_stages = frozen_stages
-        self.norm_eval = norm_eval
+        super().__init__(num_stages, out_indices, frozen_stages, norm_eval,
+                         init_cfg)
         cfgs = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
 
         channels = make_divisible(32 * widen_factor, 8)
@@ -125,17 +112,5 @@ class SEMobileNetV1(FreezableBackbone):
             self.layers.append(f'layer{i + 1}')
         self._freeze_stages()
 
-    def forward(self, x: torch.Tensor) -> tuple:
-        x = self.conv1(x)
-        outs = []
-        for i, name in enumerate(self.layers):
-            x = getattr(self, name)(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
-
-    def frozen_modules(self) -> List[nn.Module]:
-        if self.frozen_stages < 0:
-            return []
-        return [getattr(self, name)
-                for name in ['conv1', *self.layers[:self.frozen_stages]]]
+    def parts(self) -> List[List[nn.Module]]:
+        return [[getattr(self, name)] for name in ['conv1', *self.layers]]

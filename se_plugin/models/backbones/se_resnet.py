@@ -17,7 +17,8 @@ from mmpretrain.models.backbones.resnext import Bottleneck as XBottleneck
 from mmpretrain.models.backbones.resnext import ResNeXt
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice
+from se_plugin.utils.checks import (check_choice, check_frozen_stages,
+                                    check_out_indices)
 from ..layers.se_layer import SELayer, check_se_args
 
 # Where the SE layer sits in a residual block (Fig. 5, Table 14, Table 15).
@@ -133,8 +134,11 @@ class SEBackboneMixin:
                  branch_relu: bool = False,
                  **kwargs) -> None:
         check_choice('depth', depth, self.arch_settings)
-        se_stages, se_cfg = check_se_args(
-            se_ratio, se_stages, kwargs.get('num_stages', 4), se_cfg)
+        num_stages = kwargs.get('num_stages', 4)
+        check_choice('num_stages', num_stages, (1, 2, 3, 4))
+        self._check_stage_args(num_stages, kwargs)
+        se_stages, se_cfg = check_se_args(se_ratio, se_stages, num_stages,
+                                          se_cfg)
         check_choice('se_position', se_position, SE_POSITIONS)
         block = self.arch_settings[depth][0]
         if se_position == '3x3' and not issubclass(block, Bottleneck):
@@ -154,6 +158,19 @@ class SEBackboneMixin:
         super().__init__(depth=depth, **kwargs)
         if caffe_pool:
             self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
+
+    @staticmethod
+    def _check_stage_args(num_stages: int, kwargs: dict) -> None:
+        # The host asserts on these (a bare AssertionError) or, for a
+        # too-large frozen_stages, fails in train() looking for layer5.
+        for field in ('strides', 'dilations'):
+            if field in kwargs and len(kwargs[field]) != num_stages:
+                raise ValueError(f'{field} must have {num_stages} entries '
+                                 f'(num_stages), got {kwargs[field]!r}')
+        if 'out_indices' in kwargs:
+            kwargs['out_indices'] = check_out_indices(kwargs['out_indices'],
+                                                      num_stages)
+        check_frozen_stages(kwargs.get('frozen_stages', -1), num_stages)
 
     def train(self, mode: bool = True) -> nn.Module:
         # mmpretrain's ResNet.train returns None, breaking `model.eval()(x)`.

@@ -15,7 +15,7 @@ from mmpretrain.models.backbones.shufflenet_v1 import ShuffleNetV1, ShuffleUnit
 from mmpretrain.models.utils import channel_shuffle
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice
+from se_plugin.utils.checks import check_choice, check_out_indices
 from ..layers.se_layer import SELayer, check_se_args
 
 
@@ -98,8 +98,8 @@ class SEShuffleNetV1(ShuffleNetV1):
             se_ratio, se_stages, 3, se_cfg)
         self.se_ratio = se_ratio
         check_choice('groups', groups, (1, 2, 3, 4, 8))
-        for index in out_indices:
-            check_choice('out_indices entry', index, range(3))
+        out_indices = check_out_indices(out_indices, 3)
+        # The host freezes at most the stem and two of its three stages.
         check_choice('frozen_stages', frozen_stages, range(-1, 3))
         super().__init__(groups=groups, out_indices=out_indices,
                          frozen_stages=frozen_stages, **kwargs)

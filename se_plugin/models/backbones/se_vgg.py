@@ -16,7 +16,8 @@ from mmcv.cnn import ConvModule
 from mmpretrain.models.backbones.vgg import VGG
 
 from se_plugin.registry import MODELS
-from se_plugin.utils.checks import check_choice
+from se_plugin.utils.checks import (check_choice, check_frozen_stages,
+                                    check_out_indices)
 from ..layers.se_layer import SELayer, check_se_args
 
 
@@ -89,12 +90,9 @@ class SEVGG(VGG):
         # check for num_stages < 5.
         if out_indices is None:
             out_indices = (num_stages - (num_classes <= 0), )
-        elif isinstance(out_indices, int):
-            out_indices = (out_indices, )
-        for index in out_indices:
-            check_choice('out_indices', index,
-                         range(num_stages + (num_classes > 0)))
-        check_choice('frozen_stages', frozen_stages, range(-1, num_stages + 1))
+        out_indices = check_out_indices(out_indices,
+                                        num_stages + (num_classes > 0))
+        check_frozen_stages(frozen_stages, num_stages)
         super().__init__(
             depth=depth,
             num_classes=num_classes,

@@ -67,6 +67,14 @@ class SENet154(SEResNeXt):
 
     def __init__(self, depth: int = 154, groups: int = 64,
                  caffe_pool: bool = True, **kwargs) -> None:
+        # The appendix fixes the block widths and the shortcuts; these
+        # ResNeXt options would be ignored or break the 3x3 shortcuts.
+        for field in ('width_per_group', 'avg_down'):
+            if kwargs.get(field):
+                raise ValueError(
+                    f'{field} is not an option of SENet154: its bottlenecks '
+                    'are in -> 2p -> 4p -> 4p and its stride-2 shortcuts 3x3 '
+                    'convs (appendix); use SEResNeXt for other layouts')
         kwargs.setdefault('deep_stem', True)
         kwargs.setdefault('stem_channels', 128)
         super().__init__(depth=depth, groups=groups, caffe_pool=caffe_pool,

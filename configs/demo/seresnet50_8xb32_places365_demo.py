@@ -1,6 +1,7 @@
-# configs/places365/seresnet152_8xb32_places365.py on the embedded
-# Places365-format data (4 scene classes, 64x64): SE-ResNet-50 depth at
-# quarter width, 56x56 crops, short schedule.
+# The Places365 recipe of configs/places365/seresnet152_8xb32_places365.py
+# (Table 6) with a smaller trunk, an SE-ResNet-50 at quarter width, on the
+# embedded Places365-format data (4 scene classes, 64x64): 56x56 crops,
+# short schedule.
 _base_ = [
     '../places365/seresnet152_8xb32_places365.py',
     './_base_/small_classification.py',
