@@ -46,18 +46,17 @@ class CocoNotes:
     def lines(self) -> List[str]:
         """One phrase per non-zero count, saying what mmdet does."""
         said = [
-            (self.crowd, 'crowd boxes (iscrowd=1) are kept as ignored '
-             'regions (mmdet ignore_flag=1)'),
-            (self.ignored, "annotations marked 'ignore' are skipped "
-             '(mmdet)'),
-            (self.tiny, 'boxes under 1 px wide or high are skipped (mmdet)'),
+            (self.crowd, 'crowd boxes (iscrowd=1), kept as ignored regions '
+             '(mmdet ignore_flag=1)'),
+            (self.ignored, "annotations marked 'ignore', skipped (mmdet)"),
+            (self.tiny, 'boxes under 1 px wide or high, skipped (mmdet)'),
             (self.other_classes, 'annotations of categories outside '
-             "metainfo['classes'] are skipped (mmdet)"),
-            (self.empty_images, 'images have no annotations: '
-             'filter_cfg.filter_empty_gt=True drops them from training, '
-             'otherwise they are negatives (mmdet)'),
+             "metainfo['classes'], skipped (mmdet)"),
+            (self.empty_images, 'images without annotations '
+             '(filter_cfg.filter_empty_gt=True drops them from training, '
+             'else they are negatives; mmdet)'),
         ]
-        return [f'{n} {text}' for n, text in said if n] + self.extra
+        return [f'{text}: {n}' for n, text in said if n] + self.extra
 
 
 def _is_int(value) -> bool:
@@ -106,14 +105,17 @@ def _check_categories(categories, classes: Optional[Sequence[str]],
     return names
 
 
-def _check_images(images, problems: List[Problem]) -> Dict[int, dict]:
-    """Image id -> image of the well-formed, first-listed images."""
+def _check_images(images, problems: List[Problem]
+                  ) -> Tuple[Dict[int, dict], Dict[int, str]]:
+    """(image id -> image of the well-formed, first-listed images,
+    image id -> problem kind of the other images with an int id)."""
+    kept: Dict[int, dict] = {}
+    rejected: Dict[int, str] = {}
     if not isinstance(images, list):
         problems.append(Problem(
             'malformed file', 'images', f'must be a list, got {images!r:.80}',
             fatal=True))
-        return {}
-    kept: Dict[int, dict] = {}
+        return kept, rejected
     files: Dict[str, int] = {}
     for img in images:
         where = (f'image id {img.get("id")!r}' if isinstance(img, dict)
@@ -121,33 +123,44 @@ def _check_images(images, problems: List[Problem]) -> Dict[int, dict]:
         missing = [k for k in IMAGE_FIELDS
                    if not isinstance(img, dict) or k not in img]
         if missing:
-            problems.append(Problem('malformed image', where,
-                                    f'missing field(s) {missing}'))
-            continue
-        if not _is_int(img['id']) or not isinstance(img['file_name'], str):
-            problems.append(Problem(
-                'malformed image', where,
-                'id must be an int and file_name a str'))
-        elif not (_is_number(img['width']) and _is_number(img['height'])
-                  and img['width'] > 0 and img['height'] > 0):
-            problems.append(Problem(
-                'non-positive image size', where,
-                f'width and height must be positive numbers, got '
-                f'{img["width"]!r}x{img["height"]!r}'))
-        elif img['id'] in kept:
-            problems.append(Problem(
-                'duplicate image id', where,
-                f'listed twice (files {kept[img["id"]]["file_name"]!r} and '
-                f'{img["file_name"]!r}); the first is kept'))
-        elif img['file_name'] in files:
-            problems.append(Problem(
-                'image listed twice', where,
-                f'file {img["file_name"]!r} is already image id '
-                f'{files[img["file_name"]]}'))
+            problem = Problem('malformed image', where,
+                              f'missing field(s) {missing}')
+        elif not _is_int(img['id']) or not isinstance(img['file_name'], str):
+            problem = Problem('malformed image', where,
+                              'id must be an int and file_name a str')
+        else:
+            problem = _image_problem(img, where, kept, files)
+        if problem:
+            problems.append(problem)
+            if (isinstance(img, dict) and _is_int(img.get('id'))
+                    and img['id'] not in kept):
+                rejected[img['id']] = problem.kind
         else:
             kept[img['id']] = img
             files[img['file_name']] = img['id']
-    return kept
+    return kept, rejected
+
+
+def _image_problem(img: dict, where: str, kept: Dict[int, dict],
+                   files: Dict[str, int]) -> Optional[Problem]:
+    """The problem of a well-formed image entry, or None."""
+    if not (_is_number(img['width']) and _is_number(img['height'])
+            and img['width'] > 0 and img['height'] > 0):
+        return Problem(
+            'non-positive image size', where,
+            f'width and height must be positive numbers, got '
+            f'{img["width"]!r}x{img["height"]!r}')
+    if img['id'] in kept:
+        return Problem(
+            'duplicate image id', where,
+            f'listed twice (files {kept[img["id"]]["file_name"]!r} and '
+            f'{img["file_name"]!r}); the first is kept')
+    if img['file_name'] in files:
+        return Problem(
+            'image listed twice', where,
+            f'file {img["file_name"]!r} is already image id '
+            f'{files[img["file_name"]]}')
+    return None
 
 
 def _box_problem(ann: dict, img: dict) -> Optional[Tuple[str, str]]:
@@ -209,7 +222,7 @@ def check_coco(data: dict, classes: Optional[Sequence[str]] = None
             problems.append(Problem('malformed file', 'top level',
                                     f'no {key!r} list', fatal=True))
     names = _check_categories(data.get('categories', []), classes, problems)
-    images = _check_images(data.get('images', []), problems)
+    images, rejected = _check_images(data.get('images', []), problems)
     anns = data.get('annotations', [])
     if not isinstance(anns, list):
         problems.append(Problem(
@@ -246,6 +259,10 @@ def check_coco(data: dict, classes: Optional[Sequence[str]] = None
                 problem = ('unknown category',
                            f'category_id {ann["category_id"]!r} is not in '
                            f'categories (ids {sorted(names)[:10]})')
+            elif ann['image_id'] in rejected:
+                problem = ('annotation of a bad image',
+                           f'image id {ann["image_id"]} is dropped above '
+                           f'({rejected[ann["image_id"]]})')
             elif ann['image_id'] not in images:
                 problem = ('missing image',
                            f'image_id {ann["image_id"]!r} is not in images')
@@ -269,7 +286,7 @@ def check_coco(data: dict, classes: Optional[Sequence[str]] = None
     notes.empty_images = sum(1 for i in images if i not in annotated)
     emptied = sum(1 for i in images if i in listed and i not in annotated)
     if emptied:
-        notes.extra.append(f'{emptied} of them lost every annotation to '
-                           'the dropped entries')
+        notes.extra.append('images that lost every annotation to the '
+                           f'dropped entries: {emptied}')
     clean = dict(data, images=list(images.values()), annotations=kept_anns)
     return problems, clean, notes

@@ -32,7 +32,8 @@ def read_list_file(path: str,
         ValueError: No usable line is left.
 
     Example:
-        >>> read_list_file('data/imagenet/meta/val.txt', 1000)[:1]  # doctest: +SKIP
+        >>> path = 'data/imagenet/meta/val.txt'
+        >>> read_list_file(path, 1000)[:1]  # doctest: +SKIP
         [('ILSVRC2012_val_00000001.JPEG', 65)]
     """
     if not osp.isfile(path):

@@ -18,7 +18,7 @@ missing from the file's categories) cannot be dropped: they always raise.
 """
 import logging
 from collections import Counter
-from typing import List, NamedTuple, Sequence
+from typing import List, NamedTuple, Sequence, Tuple
 
 from mmengine.logging import print_log
 
@@ -58,12 +58,12 @@ class BadAnnotationError(ValueError):
         self.problems = list(problems)
 
 
-def summarize(problems: Sequence[Problem]) -> str:
+def summarize(problems: Sequence[Problem],
+              nouns: Tuple[str, str] = ('problem', 'problems')) -> str:
     """``'3 problems (unknown category: 2, missing image: 1)'``."""
     counts = Counter(p.kind for p in problems)
     kinds = ', '.join(f'{kind}: {n}' for kind, n in counts.most_common())
-    noun = 'problem' if len(problems) == 1 else 'problems'
-    return f'{len(problems)} {noun} ({kinds})'
+    return f'{len(problems)} {nouns[len(problems) != 1]} ({kinds})'
 
 
 def _listing(problems: Sequence[Problem], limit: int) -> List[str]:
@@ -109,7 +109,8 @@ def handle_problems(source: str, problems: Sequence[Problem],
         raise BadAnnotationError(
             '\n'.join([f'{source}: {summarize(shown)}; {advice}'] +
                       _listing(shown, MAX_LISTED)), source, shown)
-    head = (f'{source}: dropped {summarize(problems)} '
+    head = (f'{source}: dropped '
+            f'{summarize(problems, ("bad entry", "bad entries"))} '
             f"(on_bad_annotation={on_bad_annotation!r})")
     if on_bad_annotation == 'warn':
         head = '\n'.join([head] + _listing(problems, len(problems)))

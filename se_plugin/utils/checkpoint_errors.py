@@ -21,7 +21,6 @@ wraps ``mmengine.runner.CheckpointLoader.load_checkpoint``, the one call
 that every mmengine loader (local file, URL, ``open-mmlab://`` and any
 registered scheme) goes through, so that these lines come from every tool.
 """
-import logging
 import os.path as osp
 import pickle
 import re
@@ -162,7 +161,8 @@ def describe_checkpoint_error(path: str, error: BaseException) -> str:
         >>> describe_checkpoint_error('x.pth', FileNotFoundError())
         'checkpoint x.pth: missing: no such file'
     """
-    return 'checkpoint {}: {}: {}'.format(path, *checkpoint_problem(path, error))
+    kind, detail = checkpoint_problem(path, error)
+    return f'checkpoint {path}: {kind}: {detail}'
 
 
 def checkpoint_error(path: str, error: BaseException) -> CheckpointError:
@@ -194,7 +194,7 @@ def explain_mmengine_checkpoint_errors() -> None:
     traceback) and raises it as a :class:`CheckpointError`; a file that
     loads but holds no dict of tensors fails the same way. Idempotent.
     """
-    from mmengine.logging import print_log
+    from mmengine.logging import MMLogger
     from mmengine.runner.checkpoint import CheckpointLoader
 
     original = CheckpointLoader.load_checkpoint.__func__
@@ -215,7 +215,7 @@ def explain_mmengine_checkpoint_errors() -> None:
             error = CheckpointCorruptError(
                 f'checkpoint {filename}: not a checkpoint: {reason}',
                 'not a checkpoint')
-        print_log(str(error), logger='current', level=logging.ERROR)
+        MMLogger.get_current_instance().error(str(error))
         # The host's exception is summed up in the message: chaining it
         # would print its 40 lines again after ours.
         raise error from None
