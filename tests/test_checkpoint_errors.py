@@ -4,7 +4,6 @@ import importlib.util
 import logging
 import os
 import os.path as osp
-import subprocess
 import sys
 
 import pytest
@@ -154,7 +153,7 @@ def test_converter_names_file_and_reason(kind, reason, tmp_path):
 
 def load_tool(name):
     spec = importlib.util.spec_from_file_location(
-        name, osp.join(REPO, 'tools', f'{name}.py'))
+        osp.basename(name), osp.join(REPO, 'tools', f'{name}.py'))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -171,30 +170,32 @@ def test_train_resume_missing_file_is_one_line(tmp_path, monkeypatch):
         train.main()
 
 
-def test_tools_print_the_line_before_any_traceback(tmp_path):
-    """The one end-to-end run: tools/test.py with a truncated checkpoint
-    says so before the traceback; the converter prints only the line."""
+def test_test_tool_logs_the_line_then_raises(tmp_path, monkeypatch,
+                                            capsys):
+    """tools/test.py with a truncated checkpoint: the runner's log shows
+    the line (before the traceback) and it is the error's message."""
     root = make_imagenet(str(tmp_path / 'imagenet'), per_class=(1, 1),
                          size=32)
     path = make('truncated', tmp_path)
-    proc = subprocess.run(
-        [sys.executable, 'tools/test.py', IMAGENET, path, '--work-dir',
-         str(tmp_path / 'w'), '--cfg-options',
-         f'test_dataloader.dataset.data_root={root}'],
-        cwd=REPO, capture_output=True, text=True)
-    out = proc.stdout + proc.stderr
+    monkeypatch.setattr(sys, 'argv', [
+        'test.py', osp.join(REPO, IMAGENET), path, '--work-dir',
+        str(tmp_path / 'w'), '--cfg-options',
+        f'test_dataloader.dataset.data_root={root}'])
     line = f'checkpoint {path}: truncated or corrupt: the zip archive'
-    assert proc.returncode != 0 and line in proc.stdout, out[-3000:]
-    assert 'Traceback' not in proc.stdout  # the line comes first
-    assert proc.stderr.rstrip().splitlines()[-1].startswith(
-        'se_plugin.utils.checkpoint_errors.CheckpointCorruptError: ' + line)
+    with pytest.raises(CheckpointError, match=f'^{line}'):
+        load_tool('test').main()
+    logged = [x for x in capsys.readouterr().out.splitlines() if line in x]
+    assert len(logged) == 1 and ' - ERROR - ' in logged[0], logged
 
-    proc = subprocess.run(
-        [sys.executable, 'tools/model_converters/convert_senet.py', path,
-         str(tmp_path / 'out.pth')],
-        cwd=REPO, capture_output=True, text=True)
-    assert proc.returncode == 1
-    assert proc.stderr.splitlines() == [
+
+def test_converter_tool_prints_only_the_line(tmp_path, monkeypatch, capsys):
+    path = make('truncated', tmp_path)
+    monkeypatch.setattr(sys, 'argv', [
+        'convert_senet.py', path, str(tmp_path / 'out.pth')])
+    with pytest.raises(SystemExit) as done:
+        load_tool('model_converters/convert_senet').main()
+    assert done.value.code == 1
+    assert capsys.readouterr().err.splitlines() == [
         f'convert_senet.py: error: SRC: {path} is not a readable '
         'weights-only checkpoint: truncated or corrupt: the zip archive does '
         'not open (File is not a zip file; an interrupted save or copy?)']

@@ -128,8 +128,8 @@ def test_bad_entry_fails_naming_file_entry_and_reason(tmp_path, change, kind,
     message = str(err.value)
     first = message.splitlines()[0]
     assert first.startswith(f'{tmp_path / "instances.json"}: ')
-    assert f'{kind}: 1' in first and 'nothing was loaded' in first
-    assert re.search(f'^  {re.escape(where)}: {reason}', message, re.M), \
+    assert f'{kind}: ' in first and 'nothing was loaded' in first
+    assert re.search(f'^  {re.escape(where)}: .*{reason}', message, re.M), \
         message
 
 

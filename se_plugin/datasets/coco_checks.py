@@ -101,7 +101,9 @@ def _check_categories(categories, classes: Optional[Sequence[str]],
             problems.append(Problem(
                 'class not in categories', f"metainfo class {name!r}",
                 'is not a category name of the file (it has '
-                f'{sorted(names.values())[:10]})', fatal=True))
+                f'{sorted(names.values())[:10]}); the dataset config\'s '
+                "metainfo=dict(classes=...) must use the file's names",
+                fatal=True))
     return names
 
 
