@@ -148,7 +148,8 @@ def test_out_indices_shapes_and_minimum_input():
             (1, 1088, 3, 3), (1, 1536, 1, 1)]
         assert len(small(out_indices=(2, 4)).eval()(
             torch.rand(1, 3, 75, 75))) == 2
-        with pytest.raises(RuntimeError):  # 74 leaves 0x0 after mixed_7a
+        # 74 leaves 0x0 after mixed_7a: said before torch's conv error.
+        with pytest.raises(ValueError, match='at least 75x75 pixels'):
             model(torch.rand(1, 3, 74, 74))
 
 
