@@ -1,6 +1,5 @@
 """Bad annotation files fail naming the file, the entry and the reason, or
 are dropped on request with the log saying so (se_plugin.datasets)."""
-import copy
 import json
 import logging
 import os.path as osp

@@ -53,33 +53,35 @@ def _qualname(cls) -> str:
     return f'{cls.__module__}.{cls.__name__}'
 
 
-def build(dataset_cfg: dict) -> Tuple[Optional[object], List[str], int]:
-    """(dataset or None, lines to print, number of problems)."""
+def build(dataset_cfg: dict) -> Tuple[Optional[object], int]:
+    """Build the dataset, printing its problems: (dataset or None, number
+    of problems)."""
     cfg = copy.deepcopy(dataset_cfg)
     cls = DATASETS.get(cfg['type']) if isinstance(cfg.get('type'),
                                                   str) else cfg.get('type')
-    notes = []
     # Every image of the file is checked, also those filter_cfg leaves out.
     if 'filter_cfg' in cfg:
         cfg['filter_cfg'] = None
     if cls is not None and _qualname(cls) in CHECKED_AS:
         cfg['type'] = CHECKED_AS[_qualname(cls)]
-        notes.append(f'  (checked as {cfg["type"]})')
+        print(f'  (checked as {cfg["type"]})')
     try:
-        return DATASETS.build(cfg), notes, 0
+        return DATASETS.build(cfg), 0
     except BadAnnotationError as e:
-        lines = notes + [f'  {e.source}: {summarize(e.problems)}'] + [
-            f'    {p}' for p in e.problems]
+        print(f'  {e.source}: {summarize(e.problems)}')
+        for problem in e.problems:
+            print(f'    {problem}')
         problems = e.problems
     except Exception as e:  # missing files, bad arguments: say, go on
-        return None, notes + [f'  cannot load: {type(e).__name__}: {e}'], 1
+        print(f'  cannot load: {type(e).__name__}: {e}')
+        return None, 1
     # Go on to the images of the good entries.
     cfg['on_bad_annotation'] = 'skip'
     try:
         dataset = DATASETS.build(cfg)
     except Exception:  # e.g. a problem that cannot be dropped
         dataset = None
-    return dataset, lines, len(problems)
+    return dataset, len(problems)
 
 
 def open_image(task: Tuple[str, Optional[tuple], Optional[dict]]
@@ -156,9 +158,7 @@ def main(argv=None) -> int:
             continue
         seen[key] = split
         print(f'{split}: {loader["dataset"].get("type")}')
-        dataset, lines, bad_entries = build(loader['dataset'])
-        for line in lines:
-            print(line)
+        dataset, bad_entries = build(loader['dataset'])
         bad_images = []
         if dataset is not None:
             tasks = image_tasks(dataset)
