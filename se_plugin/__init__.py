@@ -1,8 +1,10 @@
 """se_plugin: Squeeze-and-Excitation networks for OpenMMLab.
 
 ``import se_plugin`` registers every module under the registry scope
-``se_plugin`` (``type='se_plugin.SEResNet'``) and lets mmengine load
-se_plugin's own training checkpoints with ``weights_only=True``.
+``se_plugin`` (``type='se_plugin.SEResNet'``), lets mmengine load
+se_plugin's own training checkpoints with ``weights_only=True`` and makes
+every mmengine checkpoint load that fails say in one line which file and
+why (:mod:`se_plugin.utils.checkpoint_errors`).
 """
 from .datasets import CocoDataset, ImageNet, Places365
 from .engine import RNGStateHook
@@ -12,9 +14,11 @@ from .models import (SEVGG, DropoutLinearClsHead, SEBNInception,
                      SEMobileNetV1, SENet154, SEResNet, SEResNeXt,
                      SEShuffleNetV1, SEWideResNet)
 from .utils.checkpoint import allow_mmengine_checkpoints
+from .utils.checkpoint_errors import explain_mmengine_checkpoint_errors
 from .version import __version__
 
 allow_mmengine_checkpoints()
+explain_mmengine_checkpoint_errors()
 
 __all__ = [
     'CocoDataset', 'DropoutLinearClsHead', 'ImageNet', 'Places365',

@@ -11,7 +11,7 @@ from mmengine.registry import init_default_scope
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
 from se_plugin.models.backbones.se_inception_resnet import (
-    InceptionResNetBlock, SEInceptionResNetV2)
+    MIN_INPUT_SIZE, InceptionResNetBlock, SEInceptionResNetV2)
 from se_plugin.analysis.classifier import classifier
 
 from helpers import randomize_bn, se_layers
@@ -146,7 +146,8 @@ def test_out_indices_shapes_and_minimum_input():
             (1, 1088, 3, 3), (1, 1536, 1, 1)]
         assert len(small(out_indices=(2, 4)).eval()(
             torch.rand(1, 3, 75, 75))) == 2
-        with pytest.raises(RuntimeError):  # 74 leaves 0x0 after mixed_7a
+        # 74 leaves 0x0 after mixed_7a: said before torch's conv error.
+        with pytest.raises(ValueError, match='at least 75x75 pixels'):
             model(torch.rand(1, 3, 74, 74))
 
 
@@ -181,3 +182,17 @@ def test_builds_through_the_registry(scope):
                               num_blocks=ONE, out_indices=(2, 3, 4)))
     assert isinstance(model, SEInceptionResNetV2)
     assert model.out_indices == (2, 3, 4)
+
+
+def test_inception_resnet_minimum_input_is_named():
+    model = SEInceptionResNetV2(num_blocks=(1, 1, 1), se_stages=(False, ) * 3,
+                                out_indices=(4, )).eval()
+    assert MIN_INPUT_SIZE == 75
+    with torch.no_grad():
+        out, = model(torch.rand(1, 3, 75, 80))
+        assert out.shape[-2:] == (1, 1)  # the minimum works
+        with pytest.raises(ValueError, match=r'^SEInceptionResNetV2 needs '
+                           r'inputs of at least 75x75 pixels, got 74x80$'):
+            model(torch.rand(1, 3, 74, 80))
+        with pytest.raises(ValueError, match='got 80x32$'):
+            model(torch.rand(1, 3, 80, 32))

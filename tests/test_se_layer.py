@@ -1,3 +1,5 @@
+import warnings
+
 import pytest
 import torch
 
@@ -114,3 +116,15 @@ def test_bad_choice_lists_allowed_values():
         SELayer(16, squeeze='mean')
     with pytest.raises(ValueError, match='in_channels'):
         SELayer(0)
+
+
+def test_ratio_above_the_channels_warns_naming_the_clamp():
+    with pytest.warns(UserWarning, match=r'^SELayer: in_channels 8 // ratio '
+                      r'16 is 0 channels; clamped to squeeze_channels=1\. '
+                      r'Pass a ratio <= 8 or squeeze_channels'):
+        se = SELayer(8, ratio=16)
+    assert se.squeeze_channels == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')  # no clamp, no warning
+        assert SELayer(16, ratio=16).squeeze_channels == 1
+        assert SELayer(8, ratio=16, squeeze_channels=1).squeeze_channels == 1

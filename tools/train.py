@@ -60,7 +60,8 @@ def main():
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         if not os.path.isfile(args.resume):
-            raise FileNotFoundError(f'--resume: {args.resume} does not exist')
+            raise SystemExit(
+                f'--resume: checkpoint {args.resume}: missing: no such file')
         cfg.resume, cfg.load_from = True, args.resume
     runner = (RUNNERS.build(cfg)
               if 'runner_type' in cfg else Runner.from_cfg(cfg))

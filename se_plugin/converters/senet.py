@@ -15,6 +15,7 @@ from typing import Dict, Tuple
 import torch
 
 from se_plugin.analysis.classifier import classifier
+from se_plugin.utils.checkpoint_errors import checkpoint_problem
 
 SOURCES = ('timm', 'cadene', 'mmpretrain', 'torchvision')
 # (blocks per stage, bottleneck?) -> depth
@@ -45,9 +46,10 @@ def load_weights(path: str) -> Dict[str, torch.Tensor]:
         else:
             state = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:  # truncated, corrupt, or carrying code
+        # The reason says which; torch's own text would follow it unasked.
         raise ConversionError(
-            f'{path} is not a readable weights-only checkpoint '
-            f'({type(e).__name__}: {str(e).splitlines()[0][:200]})') from e
+            f'SRC: {path} is not a readable weights-only checkpoint: '
+            '{}: {}'.format(*checkpoint_problem(path, e))) from None
     for key in ('state_dict', 'model', 'state_dict_ema'):
         if isinstance(state, dict) and isinstance(state.get(key), dict):
             state = state[key]

@@ -7,6 +7,7 @@ from mmpretrain.datasets import BaseDataset
 from se_plugin.registry import DATASETS
 from se_plugin.utils.checks import check_choice
 from .list_file import read_list_file
+from .problems import check_policy
 
 LISTS = {
     ('train', 'standard'): 'places365_train_standard.txt',
@@ -49,6 +50,11 @@ class Places365(BaseDataset):
         image_size: ``'256'`` (256x256 archives) or ``'large'``.
         data_prefix: Image folder, relative to ``data_root``; by default the
             official one for ``split``/``train_list``/``image_size``.
+        categories_file: The class list, relative to ``data_root``.
+        on_bad_annotation: What a bad line of the image list does:
+            ``'error'`` (default), ``'warn'`` (drop it, log each) or
+            ``'skip'`` (drop it, log the counts). The class list is always
+            strict.
         **kwargs: mmpretrain ``BaseDataset`` arguments (``pipeline``,
             ``test_mode``, ...).
 
@@ -65,8 +71,11 @@ class Places365(BaseDataset):
                  image_size: str = '256',
                  data_prefix: Optional[str] = None,
                  categories_file: str = 'categories_places365.txt',
+                 on_bad_annotation: str = 'error',
                  **kwargs) -> None:
         check_choice('split', split, ('train', 'val'))
+        check_policy(on_bad_annotation)
+        self.on_bad_annotation = on_bad_annotation
         check_choice('train_list', train_list, ('standard', 'challenge'))
         check_choice('image_size', image_size, ('256', 'large'))
         if data_prefix is None:
@@ -87,7 +96,8 @@ class Places365(BaseDataset):
             **kwargs)
 
     def load_data_list(self) -> list:
-        samples = read_list_file(self.ann_file, num_classes=len(self.CLASSES))
+        samples = read_list_file(self.ann_file, num_classes=len(self.CLASSES),
+                                 on_bad_annotation=self.on_bad_annotation)
         return [
             dict(img_path=osp.join(self.img_prefix, path.lstrip('/')),
                  gt_label=label) for path, label in samples

@@ -17,8 +17,8 @@ import os.path as osp
 
 import torch
 
-from se_plugin.converters.senet import (SOURCES, config_text, convert,
-                                           load_weights)
+from se_plugin.converters.senet import (SOURCES, ConversionError,
+                                           config_text, convert, load_weights)
 
 
 def main():
@@ -30,7 +30,11 @@ def main():
     parser.add_argument('--backbone-only', action='store_true')
     parser.add_argument('--out-config')
     args = parser.parse_args()
-    state, model_cfg = convert(load_weights(args.src), args.source)
+    try:
+        state, model_cfg = convert(load_weights(args.src), args.source)
+    except (ConversionError, FileNotFoundError) as e:
+        # The message says which file and why; a traceback adds nothing.
+        parser.exit(1, f'{parser.prog}: error: {e}\n')
     if args.backbone_only:
         state = {k: v for k, v in state.items() if k.startswith('backbone.')}
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)

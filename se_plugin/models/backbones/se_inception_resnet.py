@@ -39,6 +39,9 @@ STAGE_LAYERS = (
 )
 # What out_indices 0-4 return (timm's feature taps): strides 2, 4, 8, 16, 32.
 OUTPUT_LAYERS = ('conv2d_2b', 'conv2d_4a', 'repeat', 'repeat_1', 'conv2d_7b')
+# Five unpadded stride-2 3x3s and two unpadded 3x3s: 75 -> 37 -> 35 -> 17
+# -> 15 -> 7 -> 3 -> 1 after mixed_7a; a 74 px side is 0 there.
+MIN_INPUT_SIZE = 75
 
 
 class Concat(nn.Module):
@@ -253,3 +256,11 @@ class SEInceptionResNetV2(StagedBackbone):
 
     def output_modules(self) -> List[nn.Module]:
         return [getattr(self, name) for name in OUTPUT_LAYERS]
+
+    def forward(self, x: torch.Tensor) -> tuple:
+        if min(x.shape[-2:]) < MIN_INPUT_SIZE:
+            raise ValueError(
+                f'SEInceptionResNetV2 needs inputs of at least '
+                f'{MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} pixels, got '
+                f'{x.shape[-2]}x{x.shape[-1]}')
+        return super().forward(x)

@@ -5,6 +5,7 @@ reduction ratio (Table 10), squeeze operator (Table 11, Table 16's
 NoSqueeze), excitation gate (Table 12) and FC bias (Section 6).
 """
 import inspect
+import warnings
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -39,8 +40,9 @@ class SELayer(nn.Module):
 
     Args:
         in_channels: Channels C of the input.
-        ratio: Reduction ratio r; the bottleneck has ``C // r`` channels
-            (at least 1). Default: 16.
+        ratio: Reduction ratio r; the bottleneck has ``C // r`` channels.
+            A ratio above C would leave none: the width is clamped to 1
+            with a warning that says so. Default: 16.
         squeeze_channels: Explicit bottleneck width; overrides ``ratio``.
         divisor: Round the bottleneck width ``C / r`` to a multiple of this
             (timm's and mmpretrain's SE widths, e.g. 8 for SE-ResNet-18's
@@ -87,7 +89,17 @@ class SELayer(nn.Module):
                 raise ValueError(
                     f'ratio must be a positive number, got {ratio!r}')
             if divisor is None:
-                squeeze_channels = max(1, int(in_channels // ratio))
+                squeeze_channels = int(in_channels // ratio)
+                if squeeze_channels < 1:
+                    # A warning, not an error: tiny test widths and thin
+                    # mobile stages rely on the one-channel bottleneck.
+                    warnings.warn(
+                        f'SELayer: in_channels {in_channels} // ratio '
+                        f'{ratio} is {squeeze_channels} channels; clamped '
+                        'to squeeze_channels=1. Pass a ratio <= '
+                        f'{in_channels} or squeeze_channels to choose.',
+                        stacklevel=2)
+                    squeeze_channels = 1
             elif isinstance(divisor, int) and divisor > 0:
                 squeeze_channels = make_divisible(in_channels / ratio, divisor)
             else:
