@@ -34,6 +34,7 @@ from se_plugin.converters.senet import convert
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PHOTO = cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)
 REV = '0123456789abcdef0123456789abcdef01234567'
+pytestmark = pytest.mark.usefixtures('one_thread')  # small tensors
 
 
 def randomise(model: nn.Module) -> nn.Module:
@@ -114,9 +115,12 @@ def publish_timm(monkeypatch, name: str, data: bytes) -> str:
     return url
 
 
-def features(backbone, x):
+def features(model, x):
+    """The last feature map of a backbone (or of timm's forward_features)."""
+    if isinstance(model, nn.Module):
+        model.eval()
     with torch.no_grad():
-        out = backbone.eval()(x)
+        out = model(x)
     return out[-1] if isinstance(out, (tuple, list)) else out
 
 
@@ -161,8 +165,8 @@ def test_default_detector_config_loads_the_papers_weights(caches, monkeypatch):
     assert set(backbone) == {k[len('backbone.'):] for k in expected
                              if k.startswith('backbone.')}
     # Same features: the config's stride placement and stem pool are the
-    # weights' (97 px: the Caffe pool's ceil mode shows).
-    x = torch.randn(1, 3, 97, 97)
+    # weights' (a padded stem pool would shift its windows by one pixel).
+    x = torch.randn(1, 3, 64, 64)
     reference = features(source.forward_features, x)
     assert (features(detector.backbone, x) - reference).abs().max() < 1e-4
 
@@ -338,7 +342,7 @@ def test_image_demo_draws_detections(tmp_path, monkeypatch, capsys):
     cfg = Config.fromfile(config)
     init_default_scope('mmdet')
     torch.manual_seed(0)
-    detector = init_detector(cfg, None)
+    detector = init_detector(cfg, None, device='cpu')
     ckpt = tmp_path / 'detector.pth'
     torch.save({'state_dict': detector.state_dict(),
                 'meta': {'dataset_meta': {'classes': cfg.metainfo.classes}}},
@@ -349,7 +353,8 @@ def test_image_demo_draws_detections(tmp_path, monkeypatch, capsys):
         '--score-thr', '0.05', '--out-file', str(out)])
     runpy.run_path(osp.join(REPO, 'tools/image_demo.py'), run_name='__main__')
     lines = capsys.readouterr().out.strip().splitlines()
-    expected = inference_detector(init_detector(cfg, str(ckpt)), PHOTO)
+    expected = inference_detector(
+        init_detector(cfg, str(ckpt), device='cpu'), PHOTO)
     scores = expected.pred_instances.scores
     kept = int((scores >= 0.05).sum())
     assert kept > 0 and lines[-1].startswith(f'{kept} boxes')

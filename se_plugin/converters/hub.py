@@ -253,11 +253,16 @@ def _download(pub: Published) -> Tuple[str, str]:
     raise WeightsError(_fill_by_hand(pub, tried))
 
 
+def _why(error) -> str:
+    if isinstance(error, str):
+        return error
+    first = str(error).splitlines()[0][:200] if str(error) else ''
+    return f'{type(error).__name__}: {first}'
+
+
 def _fill_by_hand(pub: Published, tried: list) -> str:
     lines = [f'{pub.name}: could not download it and no cache has it.']
-    lines += [f'  {url}: {type(e).__name__ if isinstance(e, Exception) else ""}'
-              f' {str(e).splitlines()[0][:200] if str(e) else ""}'
-              for url, e in tried]
+    lines += [f'  {url}: {_why(e)}' for url, e in tried]
     lines.append('On a machine with internet, get one of these and copy it '
                  'here:')
     if pub.url:

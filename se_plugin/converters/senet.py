@@ -285,7 +285,9 @@ def classifier_config(model_cfg: dict):
             default_scope='mmpretrain',
             model=model_cfg,
             test_pipeline=test_pipeline,
-            test_dataloader=dict(dataset=dict(pipeline=test_pipeline))))
+            # Where mmpretrain's inferencers read the pipeline from; no data.
+            test_dataloader=dict(
+                dataset=dict(type='CustomDataset', pipeline=test_pipeline))))
 
 
 def config_text(model_cfg: dict, src: str, source: str) -> str:
