@@ -29,7 +29,6 @@ from mmengine.runner.checkpoint import _load_checkpoint, load_checkpoint
 
 import se_plugin  # noqa: F401  (registers the schemes)
 from se_plugin.converters import hub
-from se_plugin.converters.senet import convert
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 PHOTO = cbook.get_sample_data('grace_hopper.jpg', asfileobj=False)
@@ -85,7 +84,8 @@ def caches(tmp_path, monkeypatch):
 def seed_hf(repo_id: str, filename: str, data: bytes, blob: str = None):
     """The hub cache's layout: blobs/<sha256>, refs/main, snapshots/<rev>/."""
     from huggingface_hub import constants
-    root = Path(constants.HF_HUB_CACHE, 'models--' + repo_id.replace('/', '--'))
+    root = Path(constants.HF_HUB_CACHE,
+                'models--' + repo_id.replace('/', '--'))
     blob = blob or hashlib.sha256(data).hexdigest()
     (root / 'blobs').mkdir(parents=True)
     (root / 'blobs' / blob).write_bytes(data)
@@ -169,6 +169,11 @@ def test_default_detector_config_loads_the_papers_weights(caches, monkeypatch):
     x = torch.randn(1, 3, 64, 64)
     reference = features(source.forward_features, x)
     assert (features(detector.backbone, x) - reference).abs().max() < 1e-4
+    # The Python entry point: the same trunk, the detector in eval mode.
+    model = se_plugin.get_model(
+        osp.join(REPO, 'configs/faster_rcnn_se_r50_2x.py'), cfg.pretrained)
+    assert not model.training
+    assert (features(model.backbone, x) - reference).abs().max() < 1e-4
 
 
 def test_mmpretrain_name_and_a_config_load_from(caches, monkeypatch):
@@ -294,9 +299,11 @@ def test_plain_configs_take_mmdets_caffe_checkpoints():
     from mmengine.runner.checkpoint import get_external_models
     from mmpretrain.registry import MODELS
     for depth in (50, 101):
-        cfg = Config.fromfile(osp.join(REPO, f'configs/faster_rcnn_r{depth}_2x.py'))
+        cfg = Config.fromfile(
+            osp.join(REPO, f'configs/faster_rcnn_r{depth}_2x.py'))
         init = cfg.model.backbone.init_cfg
-        assert init.checkpoint == f'open-mmlab://detectron2/resnet{depth}_caffe'
+        assert init.checkpoint == \
+            f'open-mmlab://detectron2/resnet{depth}_caffe'
         assert init.prefix is None
         assert init.checkpoint.split('//')[1] in get_external_models()
         assert cfg.model.data_preprocessor.std == [1.0, 1.0, 1.0]

@@ -19,7 +19,8 @@ import mmcv
 import numpy as np
 
 import se_plugin
-from se_plugin.apis import is_detector, load_model_config, with_backbone_weights
+from se_plugin.apis import (is_detector, load_model_config,
+                            with_backbone_weights)
 from se_plugin.converters.hub import check_conventions, is_published
 
 

@@ -136,8 +136,9 @@ def resolve(name: str) -> Published:
         from timm.models import get_pretrained_cfg
         model = name[len('timm://'):]
         if model.split('.')[0] not in TIMM_ARCHITECTURES:
-            raise _unknown(name, 'not a timm SE architecture that '
-                           f'se_plugin converts ({", ".join(TIMM_ARCHITECTURES)})')
+            raise _unknown(
+                name, 'not a timm SE architecture that se_plugin converts '
+                f'({", ".join(TIMM_ARCHITECTURES)})')
         try:
             cfg = get_pretrained_cfg(model, allow_unregistered=False)
         except RuntimeError as e:  # an unknown tag
@@ -209,8 +210,8 @@ def _cached(pub: Published) -> Optional[Tuple[str, str]]:
                 # The hub stores a file under its LFS etag: its sha256.
                 blob = osp.basename(osp.realpath(path))
                 expected = blob if re.fullmatch('[0-9a-f]{64}', blob) else None
-                return path, _verify(path, expected, huggingface_hub.hf_hub_url(
-                    pub.hf_hub_id, filename))
+                origin = huggingface_hub.hf_hub_url(pub.hf_hub_id, filename)
+                return path, _verify(path, expected, origin)
     if pub.url:
         path, prefix = _url_cache(pub.url)
         if osp.isfile(path):
@@ -270,11 +271,11 @@ def _fill_by_hand(pub: Published, tried: list) -> str:
         lines.append(f'  curl -L -o {osp.basename(path)} {pub.url}\n'
                      f'    then copy it to {path} (TORCH_HOME moves it)')
     if pub.hf_hub_id:
+        folder = _hf_cache_dir(pub.hf_hub_id)
         lines.append(
             f'  hf download {pub.hf_hub_id} {HF_FILES[0]}\n    then copy '
-            f'~/.cache/huggingface/hub/{osp.basename(_hf_cache_dir(pub.hf_hub_id))}'
-            f' whole (blobs/, refs/, snapshots/) to {_hf_cache_dir(pub.hf_hub_id)}'
-            ' (HF_HOME moves it)')
+            f'~/.cache/huggingface/hub/{osp.basename(folder)} whole (blobs/, '
+            f'refs/, snapshots/) to {folder} (HF_HOME moves it)')
     return '\n'.join(lines)
 
 
