@@ -121,14 +121,17 @@ PLAIN = [p for p in ALL_CONFIGS if '/demo/' not in p
                          ids=[osp.relpath(p, REPO) for p in PLAIN])
 def test_plain_config_is_its_se_twin_with_se_off(path):
     """Each baseline differs from its SE config in se_stages alone (and a
-    detector in its ImageNet checkpoint: the plain classifier's)."""
+    detector in its ImageNet checkpoint and that checkpoint's input
+    normalisation: MSRA's plain Caffe release against the paper's SE one)."""
     plain = Config.fromfile(path).to_dict()
     twin = Config.fromfile(se_twin(path)).to_dict()
     if 'pretrained' in plain:
-        assert plain.pop('pretrained') == twin.pop('pretrained').replace(
-            '/seresnet', '/resnet')
+        assert plain.pop('pretrained').startswith('open-mmlab://detectron2/')
+        assert twin.pop('pretrained').startswith('timm://legacy_seresnet')
         plain['model']['backbone'].pop('init_cfg')
         twin['model']['backbone'].pop('init_cfg')
+        plain['model'].pop('data_preprocessor')
+        twin['model'].pop('data_preprocessor')
     stages = plain['model']['backbone'].pop('se_stages')
     assert stages and not any(stages)
     assert twin['model']['backbone'].pop('se_stages', None) in (None, (

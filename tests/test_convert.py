@@ -166,3 +166,23 @@ def test_senet154_converts_to_its_backbone():
     _, cfg = convert(timm.create_model('legacy_senet154').state_dict())
     assert cfg['backbone']['type'] == 'se_plugin.SENet154'
     assert cfg['backbone']['caffe_pool']
+
+
+def test_se_ratio_is_read_off_the_weights():
+    init_default_scope('mmpretrain')
+    source = randomise(MODELS.build(dict(
+        type='ImageClassifier',
+        backbone=dict(type='SEResNet', depth=50, se_ratio=8),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=10, in_channels=2048))))
+    state, cfg = convert(source.state_dict())
+    assert cfg['backbone']['se_ratio'] == 8
+    assert max_logit_diff(source, state, cfg, size=64) < 1e-4
+
+
+def test_se_widths_of_no_single_ratio_say_so():
+    state = timm.create_model('seresnet18').state_dict()
+    state['layer1.0.se.fc1.weight'] = torch.zeros(5, 64, 1, 1)
+    with pytest.raises(ConversionError,
+                       match='fit no single reduction ratio.*r=16'):
+        convert(state)

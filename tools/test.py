@@ -3,6 +3,10 @@
     python tools/test.py CONFIG CKPT [--work-dir DIR] [--out METRICS.json]
         [--cfg-options k=v ...] [--launcher pytorch]
     tools/dist_test.sh CONFIG CKPT GPUS [args]
+
+CKPT: a checkpoint file, or a published name (timm://legacy_seresnet50.in1k,
+mmpretrain://seresnet50_8xb32_in1k, ...: se_plugin.converters.hub), which
+must match the config's backbone conventions.
 """
 import argparse
 import json
@@ -14,13 +18,15 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import se_plugin  # noqa: F401  (registries, safe checkpoint loading)
+from se_plugin.converters.hub import check_conventions, is_published
 from se_plugin.utils.launch import load_config, setup_cpu_distributed
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test a checkpoint')
     parser.add_argument('config', help='test config file path')
-    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        'checkpoint', help='checkpoint file or published name (timm://...)')
     parser.add_argument('--work-dir', help='where to save logs')
     parser.add_argument('--out', help='write the metrics to this json file')
     parser.add_argument(
@@ -37,9 +43,14 @@ def parse_args():
 
 def main():
     args = parse_args()
-    if not os.path.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint: {args.checkpoint} does not exist')
+    published = is_published(args.checkpoint)
+    if not published and not os.path.isfile(args.checkpoint):
+        raise FileNotFoundError(
+            f'checkpoint: {args.checkpoint} is neither a file nor a '
+            'published name (timm://..., mmpretrain://...)')
     cfg = load_config(args.config, args)
+    if published:  # resolves, fetches and checks it before the run starts
+        check_conventions(cfg.model.backbone, args.checkpoint)
     setup_cpu_distributed(cfg)
     cfg.load_from = args.checkpoint
     runner = (RUNNERS.build(cfg)

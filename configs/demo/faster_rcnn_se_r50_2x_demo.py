@@ -1,8 +1,9 @@
 # The README's demo: configs/faster_rcnn_se_r50_2x.py on the embedded
 # COCO-format shapes (tools/misc/make_demo_data.py), shrunk to train in a few
 # minutes on 2 CPU cores: 128x128 images, a quarter-width SE-ResNet-50 from
-# scratch (no ImageNet checkpoint here, so nothing is frozen), slimmer heads,
-# a short schedule. Everything else is the real config.
+# scratch (no ImageNet checkpoint here, so nothing is frozen and BN learns;
+# the ImageNet weights' Caffe conventions give way to mmdet's defaults),
+# slimmer heads, a short schedule. Everything else is the real config.
 _base_ = '../faster_rcnn_se_r50_2x.py'
 
 data_root = 'data/demo/coco/'
@@ -16,6 +17,9 @@ model = dict(
         stem_channels=width,
         frozen_stages=-1,
         norm_eval=False,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        style='pytorch',
+        caffe_pool=False,
         init_cfg=[
             dict(type='Kaiming', layer=['Conv2d']),
             dict(type='Constant', val=1, layer=['_BatchNorm'])

@@ -159,15 +159,45 @@ def infer_backbone(state: Dict[str, torch.Tensor], source: str) -> dict:
                 backbone.update(branch_relu=True)
     if any(se_stages):
         se_keys = {k: _SE.search('.' + k) for k in state}
-        fc1 = next(v for k, v in state.items() if se_keys[k]
-                   and se_keys[k].group(2) in ('fc1', 'conv1')
-                   and k.endswith('weight'))
+        widths = {k: tuple(v.shape[:2]) for k, v in state.items()
+                  if se_keys[k] and se_keys[k].group(2) in ('fc1', 'conv1')
+                  and k.endswith('weight')}
+        ratio, divisor = infer_se_ratio(widths)
         se_cfg = dict(bias=any(se_keys[k] and k.endswith('bias')
                                for k in state))
-        if fc1.shape[0] != fc1.shape[1] // 16:
-            se_cfg['divisor'] = 8  # timm and mmpretrain round SE widths
-        backbone.update(se_ratio=16, se_cfg=se_cfg)
+        if divisor:
+            se_cfg['divisor'] = divisor  # timm and mmpretrain round widths
+        backbone.update(se_ratio=ratio, se_cfg=se_cfg)
     return backbone
+
+
+def infer_se_ratio(widths: Dict[str, Tuple[int, int]]) -> Tuple[float, int]:
+    """The reduction ratio r and width divisor that give every SE layer's
+    bottleneck width.
+
+    Args:
+        widths: SE key -> (squeeze channels, channels) of its first fc.
+
+    Returns:
+        ``(r, divisor)``; divisor 0: widths are ``C // r``, else rounded to
+        multiples of it (timm, mmpretrain).
+    """
+    from mmpretrain.models.utils import make_divisible
+
+    # The widest layer is the least distorted by rounding.
+    squeeze, channels = max(widths.values(), key=lambda w: w[1])
+    ratio = channels / squeeze
+    ratio = int(round(ratio)) if abs(ratio - round(ratio)) < 1e-6 else ratio
+    for divisor in (0, 8):
+        if all(s == (make_divisible(c / ratio, divisor) if divisor else
+                     max(1, int(c // ratio))) for s, c in widths.values()):
+            return ratio, divisor
+    shown = ', '.join(f'{k}: {c}->{s}' for k, (s, c) in
+                      sorted(widths.items())[:6])
+    raise ConversionError(
+        f'the SE widths fit no single reduction ratio: the widest layer '
+        f'gives r={ratio:g} ({channels}->{squeeze}), which predicts other '
+        f'widths than {shown}, ... (neither C // r nor rounded to 8)')
 
 
 def _pair_shortcuts(mapped: dict, target_keys) -> dict:
@@ -238,20 +268,32 @@ def convert(state: Dict[str, torch.Tensor],
     return mapped, model_cfg
 
 
-def config_text(model_cfg: dict, src: str, source: str) -> str:
-    """An mmpretrain config that ``mmpretrain.apis.init_model`` can use."""
+def classifier_config(model_cfg: dict):
+    """An mmpretrain config (``mmengine.Config``) around a converted
+    classifier: what ``mmpretrain.apis.init_model`` and its inferencers
+    need (ImageNet's evaluation pipeline: short edge 256, centre crop 224).
+    """
     from mmengine.config import Config
-    cfg = Config(
+    test_pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='ResizeEdge', scale=256, edge='short'),
+        dict(type='CenterCrop', crop_size=224),
+        dict(type='PackInputs'),
+    ]
+    return Config(
         dict(
             custom_imports=dict(
                 imports=['se_plugin'], allow_failed_imports=False),
             default_scope='mmpretrain',
             model=model_cfg,
-            test_pipeline=[
-                dict(type='LoadImageFromFile'),
-                dict(type='ResizeEdge', scale=256, edge='short'),
-                dict(type='CenterCrop', crop_size=224),
-                dict(type='PackInputs'),
-            ]))
+            test_pipeline=test_pipeline,
+            # Where mmpretrain's inferencers read the pipeline from; no data.
+            test_dataloader=dict(
+                dataset=dict(type='CustomDataset', pipeline=test_pipeline))))
+
+
+def config_text(model_cfg: dict, src: str, source: str) -> str:
+    """An mmpretrain config that ``mmpretrain.apis.init_model`` can use."""
     return (f'# Converted from {src} ({source}) by '
-            'tools/model_converters/convert_senet.py\n' + cfg.pretty_text)
+            'tools/model_converters/convert_senet.py\n' +
+            classifier_config(model_cfg).pretty_text)
