@@ -228,8 +228,13 @@ def metafile(folder: str, measured: Dict[str, dict]) -> dict:
                 'In Collection': collection,
                 'Metadata': {
                     'Training Data': training,
-                    **measured[config], 'Results From':
-                    f'{source}, {protocol}'
+                    # the architecture's; the recipe (epochs, batch) is
+                    # the publisher's, not the config's
+                    **{
+                        k: v
+                        for k, v in measured[config].items()
+                        if k in ('Parameters', 'FLOPs', 'Input Size')
+                    }, 'Results From': f'{source}, {protocol}'
                 },
                 'Results': [{
                     'Task': task,
