@@ -136,8 +136,8 @@ def seg_data(tmp_path_factory):
     (SERESNET, 128, 8),  # SE-ResNet-18: 2 basic blocks x 4 stages
     (RESNETV1C_SE_PLUGIN, 256, 16),  # ResNet-50: 3 + 4 + 6 + 3 blocks
 ], ids=['se_plugin.SEResNet', 'ResNetV1c+se_plugin.SELayer'])
-def test_mmseg_runner_trains_and_evaluates(seg_data, tmp_path, backbone,
-                                           channels, se_count):
+def test_mmseg_runner_trains_and_evaluates(one_thread, seg_data, tmp_path,
+                                           backbone, channels, se_count):
     from se_plugin import SELayer
 
     train, val = seg_data

@@ -67,7 +67,7 @@ def venv(tmp_path_factory):
     ], tmp, env)
     user = tmp / 'user'
     user.mkdir()
-    return python, user, env, site
+    return python, user, env, site, src
 
 
 USER_SCRIPT = textwrap.dedent('''
@@ -94,7 +94,7 @@ USER_SCRIPT = textwrap.dedent('''
 
 
 def test_wheel_works_outside_the_checkout(venv):
-    python, user, env, site = venv
+    python, user, env, site, _ = venv
     (user / 'det.py').write_text(
         "_base_ = 'se_plugin::faster_rcnn_se_r50_2x.py'\n"
         "model = dict(roi_head=dict(bbox_head=dict(num_classes=3)))\n")
@@ -115,7 +115,7 @@ def test_wheel_works_outside_the_checkout(venv):
 
 
 def test_mim_search_lists_the_wheels_models(venv):
-    python, user, env, site = venv
+    python, user, env, site, _ = venv
     out = run([
         python, '-m', 'mim', 'search', 'se_plugin', '--config',
         'seresnet50_timm-legacy_in1k', 'seresnet50_8xb128-paper_in1k',
@@ -129,3 +129,14 @@ def test_mim_search_lists_the_wheels_models(venv):
               user, env)
     assert 'faster_rcnn_se_r101_2x' in out
     assert 'seresnet152_8xb32_places365' in out
+
+
+def test_editable_install_into_the_stack_adds_only_se_plugin(venv):
+    """The existing-environment route: with torch, mmcv, mmdet, ... present,
+    ``pip install -e .`` installs se_plugin and nothing else (no index)."""
+    python, user, env, site, src = venv
+    out = run([
+        python, '-m', 'pip', 'install', '--dry-run', '--no-index',
+        '--no-build-isolation', '-e', src
+    ], user, env)
+    assert out.strip().splitlines()[-1] == 'Would install se_plugin-0.1.0'
