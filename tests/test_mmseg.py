@@ -119,7 +119,8 @@ def segmentor_config(backbone: dict, channels: int, train: str, val: str,
                     type='SGD', lr=0.05, momentum=0.9, weight_decay=1e-4)),
             default_hooks=dict(
                 logger=dict(type='LoggerHook', interval=10),
-                checkpoint=dict(type='CheckpointHook', interval=iters)),
+                checkpoint=dict(
+                    type='CheckpointHook', by_epoch=False, interval=iters)),
             log_level='WARNING'))
 
 
@@ -149,6 +150,7 @@ def test_mmseg_runner_trains_and_evaluates(one_thread, seg_data, tmp_path,
     before = runner.val()['mIoU']
     runner.train()
     after = runner.val()['mIoU']
+    print(f'mIoU before {before:.2f}, after {after:.2f} (40 iterations)')
     assert osp.isfile(osp.join(str(tmp_path), 'iter_40.pth'))
     # mmseg's IoUMetric in %: the untrained model predicts one class; the
     # trained one separates the bright boxes.
