@@ -128,8 +128,8 @@ def segmentor_config(backbone: dict, channels: int, train: str, val: str,
 def seg_data(tmp_path_factory):
     root = tmp_path_factory.mktemp('seg')
     train, val = str(root / 'train'), str(root / 'val')
-    make_segmentation_data(train, 32, seed=0)
-    make_segmentation_data(val, 8, seed=1)
+    make_segmentation_data(train, 16, seed=0)
+    make_segmentation_data(val, 4, seed=1)
     return train, val
 
 
@@ -142,7 +142,7 @@ def test_mmseg_runner_trains_and_evaluates(one_thread, seg_data, tmp_path,
     from se_plugin import SELayer
 
     train, val = seg_data
-    cfg = segmentor_config(backbone, channels, train, val, str(tmp_path), 40)
+    cfg = segmentor_config(backbone, channels, train, val, str(tmp_path), 20)
     runner = Runner.from_cfg(cfg)
     layers = [m for m in runner.model.backbone.modules()
               if isinstance(m, SELayer)]
@@ -150,8 +150,8 @@ def test_mmseg_runner_trains_and_evaluates(one_thread, seg_data, tmp_path,
     before = runner.val()['mIoU']
     runner.train()
     after = runner.val()['mIoU']
-    print(f'mIoU before {before:.2f}, after {after:.2f} (40 iterations)')
-    assert osp.isfile(osp.join(str(tmp_path), 'iter_40.pth'))
+    print(f'mIoU before {before:.2f}, after {after:.2f} (20 iterations)')
+    assert osp.isfile(osp.join(str(tmp_path), 'iter_20.pth'))
     # mmseg's IoUMetric in %: the untrained model predicts one class; the
     # trained one separates the bright boxes.
     assert 0 <= before <= 100 and 0 <= after <= 100
