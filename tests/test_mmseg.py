@@ -142,7 +142,7 @@ def test_mmseg_runner_trains_and_evaluates(one_thread, seg_data, tmp_path,
     from se_plugin import SELayer
 
     train, val = seg_data
-    cfg = segmentor_config(backbone, channels, train, val, str(tmp_path), 20)
+    cfg = segmentor_config(backbone, channels, train, val, str(tmp_path), 40)
     runner = Runner.from_cfg(cfg)
     layers = [m for m in runner.model.backbone.modules()
               if isinstance(m, SELayer)]
@@ -150,9 +150,10 @@ def test_mmseg_runner_trains_and_evaluates(one_thread, seg_data, tmp_path,
     before = runner.val()['mIoU']
     runner.train()
     after = runner.val()['mIoU']
-    print(f'mIoU before {before:.2f}, after {after:.2f} (20 iterations)')
-    assert osp.isfile(osp.join(str(tmp_path), 'iter_20.pth'))
-    # mmseg's IoUMetric in %: the untrained model predicts one class; the
-    # trained one separates the bright boxes.
-    assert 0 <= before <= 100 and 0 <= after <= 100
-    assert after > before + 10, (before, after)
+    print(f'mIoU before {before:.2f}, after {after:.2f} (40 iterations)')
+    assert osp.isfile(osp.join(str(tmp_path), 'iter_40.pth'))
+    # mmseg's IoUMetric in %. Predicting one class everywhere scores about
+    # 42 (all background: background IoU ~85, box IoU 0) or less; only a
+    # model that finds the boxes passes 60.
+    assert 0 <= before <= 100
+    assert after > 60 and after > before + 10, (before, after)

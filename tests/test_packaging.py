@@ -32,7 +32,8 @@ def run(cmd, cwd, env):
 @pytest.fixture(scope='module')
 def venv(tmp_path_factory):
     """(python of a fresh venv holding the se_plugin wheel, a user's
-    directory outside the checkout, the subprocess environment)."""
+    directory outside the checkout, the subprocess environment, the venv's
+    site-packages, the copied sources the wheel was built from)."""
     tmp = tmp_path_factory.mktemp('packaging')
     # No PYTHONPATH: it would put the checkout's se_plugin first.
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
