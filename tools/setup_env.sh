@@ -33,7 +33,8 @@ esac
 
 stamp_of() {
   cat "$ROOT/tools/setup_env.sh" "$ROOT/requirements/runtime.txt" \
-      "$ROOT/requirements/tests.txt" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1
+      "$ROOT/requirements/tests.txt" "$ROOT/requirements/nodeps.txt" \
+      "$ROOT/setup.py" | sha256sum | cut -d' ' -f1
 }
 STAMP=$VENV/.se_plugin_setup
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_of)" ] \
@@ -52,6 +53,7 @@ log "installing build tools and ${TORCH[*]}"
 "${PIP[@]}" "${TORCH[@]}"
 log "installing pinned requirements"
 "${PIP[@]}" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/tests.txt"
+"${PIP[@]}" --no-deps -r "$ROOT/requirements/nodeps.txt"
 
 # mmcv with its compiled ops: reuse the cached wheel or build it once.
 if "$PY" -c "import mmcv, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then

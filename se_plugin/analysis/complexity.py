@@ -209,6 +209,17 @@ def measure(model_cfg: dict, shape: Sequence[int]) -> Tuple[float, float]:
             count_macs(model, (1, 3, *shape)) / 1e9)
 
 
+def config_input_shape(cfg) -> Tuple[int, int]:
+    """The (H, W) a classifier config evaluates at: its test pipeline's
+    centre crop; CIFAR images are 32x32; else 224x224."""
+    dataset = cfg.test_dataloader.dataset
+    for transform in dataset.get('pipeline', []):
+        if transform['type'] == 'CenterCrop':
+            size = transform['crop_size']
+            return (size, size) if isinstance(size, int) else tuple(size)
+    return (32, 32) if 'CIFAR' in dataset['type'] else (224, 224)
+
+
 def measure_row(row: PaperRow) -> Tuple[float, float]:
     """(params in M, GFLOPs) of a row's model at its input size."""
     return measure(row.model, row.shape)

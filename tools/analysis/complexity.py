@@ -12,8 +12,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import se_plugin  # noqa: F401  (registers se_plugin.*)
-from se_plugin.analysis.complexity import (PAPER_ROWS, format_row, measure,
-                                        measure_row)
+from se_plugin.analysis.complexity import (PAPER_ROWS, config_input_shape,
+                                           format_row, measure, measure_row)
 
 COLUMNS = ('table', 'model', 'input', 'params (M)', 'paper', 'GFLOPs',
            'paper')
@@ -33,24 +33,13 @@ def parse_args():
     return parser.parse_args()
 
 
-def test_shape(cfg: Config) -> tuple:
-    """The size the config evaluates at: its test pipeline's centre crop;
-    CIFAR images are 32x32; else 224."""
-    dataset = cfg.test_dataloader.dataset
-    for transform in dataset.get('pipeline', []):
-        if transform['type'] == 'CenterCrop':
-            size = transform['crop_size']
-            return (size, size) if isinstance(size, int) else tuple(size)
-    return (32, 32) if 'CIFAR' in dataset['type'] else (224, 224)
-
-
 def main():
     args = parse_args()
     rows = []
     for config in args.configs:
         cfg = Config.fromfile(config)
         init_default_scope(cfg.get('default_scope', 'mmpretrain'))
-        shape = tuple(args.shape or test_shape(cfg))
+        shape = tuple(args.shape or config_input_shape(cfg))
         params, gflops = measure(cfg.model, shape)
         name = config.rsplit('/', 1)[-1].removesuffix('.py')
         rows.append(('config', name, 'x'.join(map(str, shape)),
