@@ -345,7 +345,11 @@ def main():
                         help='peak RSS of one CPU training step per model')
     parser.add_argument('--detector', action='store_true',
                         help='Faster R-CNN SE-R50 / R50 at the demo size')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='CPU threads (1 is steadier on a busy machine)')
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     print(f'torch {torch.__version__} on {machine(args.device)}; '
           f'amp={args.amp} channels_last={args.channels_last} '
           f'compile={args.compile}; median of {args.repeats} interleaved '
