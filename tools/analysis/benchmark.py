@@ -16,9 +16,10 @@ with their range (the spread). Ratios are of figures from this run.
 Memory table (``--memory-batch``): the bytes autograd saves for backward in
 one training forward, unique storages (se_plugin.analysis.memory), counted
 on the ``meta`` device (no compute, deterministic) for each model and its
-plain twin, SE-ResNeXt-50 and SENet-154 included; with ``--rss``, the peak
-resident memory of a fresh process running one training step on the CPU
-(noisy). ``--detector``: Faster R-CNN SE-R50 against its R50 twin at the
+plain twin, SE-ResNeXt-50 and SENet-154 included, and the zoo members
+without the lean tail (CIFAR ResNets, WRN, Inception-ResNet-v2); with
+``--rss``, the peak resident memory of a fresh process running one training
+step on the CPU (noisy). ``--detector``: Faster R-CNN SE-R50 against its R50 twin at the
 demo's size (configs/demo/faster_rcnn_se_r50_2x_demo.py): saved bytes and
 seconds per training iteration.
 """
@@ -103,6 +104,14 @@ TWINS = (
     ('ours SE-ResNeXt-50 not lean', 'ours ResNeXt-50'),
     ('ours SENet-154', 'ours SENet-154 plain'),
     ('ours SENet-154 not lean', 'ours SENet-154 plain'),
+)
+# Zoo members without the lean tail (their SE scales a conv output):
+# name, se_plugin backbone, its arguments, SE stages, batch, input size.
+NOT_LEAN = (
+    ('SE-ResNet-110 (CIFAR)', 'SECifarResNet', dict(depth=110), 3, 128, 32),
+    ('SE-ResNet-164 (CIFAR)', 'SECifarResNet', dict(depth=164), 3, 128, 32),
+    ('SE-WRN-16-8', 'SEWideResNet', {}, 3, 128, 32),
+    ('SE-Inception-ResNet-v2', 'SEInceptionResNetV2', {}, 3, 8, 299),
 )
 RSS_MODELS = ('ours SE-R50', 'ours SE-R50 not lean', 'ours R50',
               'mmpretrain SEResNet-50', 'timm seresnet50')
@@ -200,11 +209,11 @@ def print_times(batch: int, times: Dict[str, List[float]]) -> None:
 
 
 def saved_mib(build: Callable[[], nn.Module], batch: int,
-              device: str = 'meta') -> float:
-    """MiB autograd saves in one training forward at ``batch`` x 224."""
+              device: str = 'meta', size: int = 224) -> float:
+    """MiB autograd saves in one training forward at ``batch`` x size."""
     torch.manual_seed(0)
     model = build().to(device).train()
-    x = torch.randn(batch, 3, 224, 224, device=device)
+    x = torch.randn(batch, 3, size, size, device=device)
     return saved_tensor_bytes(lambda: model(x))[0] / 2**20
 
 
@@ -250,6 +259,15 @@ def print_memory(args) -> None:
         print(f'  {se_name:<28} {saved[se_name]:>8.1f}  {plain_name:<22} '
               f'{saved[plain_name]:>8.1f}  '
               f'{saved[se_name] / saved[plain_name]:.3f}')
+    import se_plugin
+    print('  not lean (SE on a conv output), backbone only:')
+    for name, cls, kwargs, stages, batch, size in NOT_LEAN:
+        backbone = getattr(se_plugin, cls)
+        se, plain = (saved_mib(lambda k=k: backbone(**kwargs, **k), batch,
+                               size=size)
+                     for k in ({}, dict(se_stages=(False, ) * stages)))
+        print(f'  {name:<28} {se:>8.1f}  plain, batch {batch} at {size:<4} '
+              f'{plain:>8.1f}  {se / plain:.3f}')
     if not args.rss:
         return
     print(f'\npeak RSS of a fresh process, one training step on the CPU, '
