@@ -19,6 +19,7 @@ from mmpretrain.models.backbones.resnext import ResNeXt
 from se_plugin.registry import MODELS
 from se_plugin.utils.checks import (check_choice, check_frozen_stages,
                                     check_out_indices)
+from ..layers.lean_se import lean_tail, lean_tail_applies
 from ..layers.se_layer import SELayer, check_se_args
 
 # Where the SE layer sits in a residual block (Fig. 5, Table 14, Table 15).
@@ -54,16 +55,32 @@ class SEResidualMixin:
             }.get(se_position, self.out_channels)
             self.se = SELayer(channels, ratio=se_ratio, **(se_cfg or {}))
 
-    def residual(self, x: torch.Tensor) -> torch.Tensor:
-        """The residual branch F(x), without the SE layer's outer positions."""
+    def residual(self, x: torch.Tensor, norm: bool = True) -> torch.Tensor:
+        """The residual branch F(x), without the SE layer's outer positions;
+        ``norm=False`` stops before its last norm, :attr:`last_norm`."""
+        raise NotImplementedError
+
+    @property
+    def last_norm(self) -> nn.Module:
+        """The norm layer that ends the residual branch."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         se = self.se
         position = self.se_position if se is not None else None
+        # Training at the standard position: last BN -> SE -> sum -> ReLU as
+        # one autograd function that keeps no BN output (layers/lean_se.py).
+        lean = (position == 'standard' and not self.branch_relu
+                and lean_tail_applies(se, self.last_norm, self.relu,
+                                      self.drop_path))
 
         def _inner_forward(x):
             identity = x if self.downsample is None else self.downsample(x)
+            if lean:
+                drop_path = (None if isinstance(self.drop_path, nn.Identity)
+                             else self.drop_path)
+                return lean_tail(se, self.residual(x, norm=False),
+                                 self.last_norm, identity, drop_path)
             if position == 'pre':
                 x = se(x)
             out = self.residual(x)
@@ -84,7 +101,8 @@ class SEResidualMixin:
             out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
         else:
             out = _inner_forward(x)
-        out = self.relu(out)
+        if not lean:  # the lean tail ends in the ReLU
+            out = self.relu(out)
         if position == 'post':
             out = se(out)
         return out
@@ -93,20 +111,27 @@ class SEResidualMixin:
 class SEBasicBlock(SEResidualMixin, BasicBlock):
     """mmpretrain's BasicBlock with an optional SE layer."""
 
-    def residual(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.relu(self.norm1(self.conv1(x)))
-        out = self.norm2(self.conv2(out))
+    last_norm = BasicBlock.norm2
+
+    def residual(self, x: torch.Tensor, norm: bool = True) -> torch.Tensor:
+        out = self.conv2(self.relu(self.norm1(self.conv1(x))))
+        if not norm:
+            return out
+        out = self.norm2(out)
         return self.relu(out) if self.branch_relu else out
 
 
 class _SEBottleneckResidual(SEResidualMixin):
 
-    def residual(self, x: torch.Tensor) -> torch.Tensor:
+    last_norm = Bottleneck.norm3
+
+    def residual(self, x: torch.Tensor, norm: bool = True) -> torch.Tensor:
         out = self.relu(self.norm1(self.conv1(x)))
         out = self.relu(self.norm2(self.conv2(out)))
         if self.se is not None and self.se_position == '3x3':
             out = self.se(out)
-        return self.norm3(self.conv3(out))
+        out = self.conv3(out)
+        return self.norm3(out) if norm else out
 
 
 class SEBottleneck(_SEBottleneckResidual, Bottleneck):
@@ -201,7 +226,9 @@ class SEResNet(SEBackboneMixin, ResNet):
         se_position: ``'standard'``, ``'pre'``, ``'post'``, ``'identity'``
             (Fig. 5, Table 14) or ``'3x3'`` (Table 15, depth >= 50).
         se_cfg: Further :class:`SELayer` options: ``squeeze``, ``gate``,
-            ``bias``, ``divisor``, ``fused``.
+            ``bias``, ``divisor``, ``fused``, ``lean`` (default True: in
+            training the standard position keeps no BN output for backward;
+            ``lean=False`` is autograd's own graph).
         caffe_pool: Stem max-pool with ``ceil_mode=True`` and no padding,
             as the Caffe release (Cadene's and timm's ``legacy_*`` ports).
         branch_relu: A ReLU ending each basic block's residual branch,

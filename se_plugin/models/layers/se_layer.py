@@ -6,7 +6,7 @@ NoSqueeze), excitation gate (Table 12) and FC bias (Section 6).
 """
 import inspect
 import warnings
-from typing import Optional, Sequence, Tuple
+from typing import Callable, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -25,9 +25,20 @@ GATES = {
 }
 
 
-def _linear(x: torch.Tensor, conv: nn.Conv2d) -> torch.Tensor:
-    """A 1x1 conv applied to (N, C) as the linear layer it is."""
-    return F.linear(x, conv.weight.flatten(1), conv.bias)
+def excite_pooled(z: torch.Tensor,
+                  w1: torch.Tensor,
+                  b1: Optional[torch.Tensor],
+                  w2: torch.Tensor,
+                  b2: Optional[torch.Tensor],
+                  gate: Callable = torch.sigmoid) -> torch.Tensor:
+    """``gate(W2 relu(W1 z))`` (Eq. 3) for a pooled (N, C) ``z``.
+
+    The FC weights are the 1x1 convs' (C', C, 1, 1); on a pooled vector
+    they are matrix products (a 1x1 conv call on a 1x1 map costs several
+    times more in fixed overhead).
+    """
+    z = F.relu(F.linear(z, w1.flatten(1), b1), inplace=True)
+    return gate(F.linear(z, w2.flatten(1), b2))
 
 
 @MODELS.register_module()
@@ -58,6 +69,13 @@ class SELayer(nn.Module):
             ``addcmul`` (one pass over the block output) instead of a
             product and a sum; False keeps that unfused reference.
             Default: True.
+        lean: In training, let SE-ResNet-family blocks run the standard
+            position's BN -> SE -> sum -> ReLU as one autograd function
+            that keeps the BN input instead of its output and recomputes
+            the output in backward (``layers/lean_se.py``): no block-sized
+            tensor more than the plain block keeps. Same values and
+            gradients; False keeps autograd's module-by-module graph.
+            Other backbones ignore it. Default: True.
 
     Example:
         >>> se = SELayer(64, ratio=16)
@@ -79,7 +97,8 @@ class SELayer(nn.Module):
                  squeeze: str = 'avg',
                  gate: str = 'sigmoid',
                  bias: bool = True,
-                 fused: bool = True) -> None:
+                 fused: bool = True,
+                 lean: bool = True) -> None:
         super().__init__()
         if not isinstance(in_channels, int) or in_channels < 1:
             raise ValueError(
@@ -108,6 +127,8 @@ class SELayer(nn.Module):
         elif not isinstance(squeeze_channels, int) or squeeze_channels < 1:
             raise ValueError('squeeze_channels must be a positive int, '
                              f'got {squeeze_channels!r}')
+        if not isinstance(lean, bool):
+            raise ValueError(f'lean must be True or False, got {lean!r}')
         check_choice('squeeze', squeeze, SQUEEZES)
         check_choice('gate', gate, GATES)
         self.in_channels = in_channels
@@ -116,6 +137,7 @@ class SELayer(nn.Module):
         self.gate = gate
         self._gate_fn = GATES[gate]
         self.fused = fused
+        self.lean = lean
         # The FCs of Eq. 3 are stored as 1x1 convs (timm's and Caffe's
         # layout): the same weights serve the position-wise FCs of NoSqueeze.
         self.fc1 = nn.Conv2d(in_channels, squeeze_channels, 1, bias=bias)
@@ -131,10 +153,9 @@ class SELayer(nn.Module):
             z = x.mean((2, 3), dtype=torch.float32).to(x.dtype)
         else:
             z = x.amax((2, 3))
-        # On a pooled (N, C) vector the FCs are matrix products; a 1x1 conv
-        # call on a 1x1 map costs several times more in fixed overhead.
-        z = F.relu(_linear(z, self.fc1), inplace=True)
-        return self._gate_fn(_linear(z, self.fc2))[..., None, None]
+        return excite_pooled(z, self.fc1.weight, self.fc1.bias,
+                             self.fc2.weight, self.fc2.bias,
+                             self._gate_fn)[..., None, None]
 
     def forward(self,
                 x: torch.Tensor,
