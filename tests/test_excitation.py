@@ -56,7 +56,7 @@ ZOO = [
     (dict(type='SEMobileNetV1', widen_factor=0.25), 64,
      stage(1, 1) + stage(2, 2) + stage(3, 2) + stage(4, 6) + stage(5, 2)),
     (dict(type='SEBNInception'), 64, stage(3, 2) + stage(4, 5) + stage(5, 3)),
-    (dict(type='SEShuffleNetV1', widen_factor=0.25), 64,
+    (dict(type='SEShuffleNetV1', widen_factor=0.5), 64,
      stage(3, 4) + stage(4, 8) + stage(5, 4)),
     (dict(type='SEInceptionResNetV2', num_blocks=(1, 1, 2)), 299,
      stage(3, 1) + stage(4, 1) + stage(5, 2)),
@@ -112,7 +112,7 @@ def test_a_constant_gate_gives_flat_curves(one_thread):
     gates = {}
     for i, se in enumerate(se_layers(model)):
         bias = -2 + 0.5 * i  # one constant per layer: sigmoid 0.12 ... 0.95
-        gates[se] = float(constant_gate(se, bias, bias).flatten()[0])
+        gates[se] = constant_gate(se, bias, bias).flatten()[0].item()
     torch.manual_seed(0)
     batches = [
         dict(inputs=[torch.randint(0, 255, (3, 32, 32), dtype=torch.uint8)
@@ -121,7 +121,7 @@ def test_a_constant_gate_gives_flat_curves(one_thread):
                            for k in range(4)]) for _ in range(2)
     ]
     stats = collect_excitations(model, batches, ['a', 'b', 'c'])
-    assert stats.labels == [0, 1, 2] and stats.counts().tolist() == [3, 3, 2]
+    assert stats.labels == [0, 1, 2] and stats.counts().tolist() == [4, 2, 2]
     by_module = dict(model.named_modules())
     for row in stats.summary(threshold=0.9):
         expected = gates[by_module[row.module]]
@@ -178,9 +178,10 @@ def hand_excitations(ckpt, options, indices):
               for i, layer in enumerate(model.backbone.res_layers)
               for j, block in enumerate(getattr(model.backbone, layer))]
     inputs = {}
+    # A copy: the fused SE scale + sum then overwrites the BN output.
     hooks = [
         block.norm2.register_forward_hook(
-            lambda m, a, out, name=name: inputs.__setitem__(name, out))
+            lambda m, a, out, name=name: inputs.__setitem__(name, out.clone()))
         for name, block in blocks
     ]
     labels, per_image = [], []

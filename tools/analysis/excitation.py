@@ -3,7 +3,7 @@
     python tools/analysis/excitation.py CONFIG CHECKPOINT [--split test]
         [--data-config CFG] [--classes NAME ...] [--per-class N]
         [--draw NAME ...] [--blocks SE_4_6 ...] [--channels 50]
-        [--out-dir DIR] [--cfg-options k=v ...]
+        [--out-dir DIR] [--cfg-options k=v ...] [--data-options k=v ...]
 
 Runs the config's test (or --split) set through the model, records every SE
 layer's excitation with forward hooks (se_plugin/analysis/excitation.py) and
@@ -78,7 +78,10 @@ def parse_args():
         '--out-dir', help='default: work_dirs/excitation/<config name>')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
-        help='override settings of CONFIG (and of --data-config), k=v')
+        help='override settings of CONFIG, k=v')
+    parser.add_argument(
+        '--data-options', nargs='+', action=DictAction,
+        help='override settings of --data-config, k=v')
     return parser.parse_args()
 
 
@@ -154,16 +157,20 @@ def main():
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(f'checkpoint: {args.checkpoint} does not exist')
     cfg = _config(args.config, args.cfg_options)
+    if args.data_options and not args.data_config:
+        raise ValueError('--data-options set --data-config settings; '
+                         'without --data-config use --cfg-options')
     data_cfg = (cfg if args.data_config is None else _config(
-        args.data_config, args.cfg_options))
+        args.data_config, args.data_options))
     out_dir = args.out_dir or osp.join(
         'work_dirs', 'excitation', osp.splitext(osp.basename(args.config))[0])
     os.makedirs(out_dir, exist_ok=True)
 
+    # The data first: a wrong class name fails before the model is built.
+    dataloader, class_names = build_data(data_cfg, args.split, args)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         model = MODELS.build(cfg.model)
     load_checkpoint(model, args.checkpoint, map_location='cpu')
-    dataloader, class_names = build_data(data_cfg, args.split, args)
     bar = ProgressBar(len(dataloader.dataset))
     stats = collect_excitations(model, dataloader, class_names, bar)
     print()
