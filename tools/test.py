@@ -19,7 +19,7 @@ import os.path as osp
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.evaluator import DumpResults
-from mmengine.registry import HOOKS, RUNNERS, DefaultScope
+from mmengine.registry import HOOKS, RUNNERS
 from mmengine.runner import Runner
 
 import se_plugin  # noqa: F401  (registries, safe checkpoint loading)
@@ -71,8 +71,12 @@ def trigger_visualization(cfg, show_dir: str) -> None:
             '--show-dir: the config has no default_hooks.visualization '
             "(e.g. dict(type='VisualizationHook') from the host's "
             'default_runtime)')
-    with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
-        params = inspect.signature(HOOKS.get(vis['type'])).parameters
+    with HOOKS.switch_scope_and_registry(cfg.get('default_scope')) as hooks:
+        hook = hooks.get(vis['type'])
+    if hook is None:
+        raise ValueError(f"--show-dir: {vis['type']} (default_hooks."
+                         'visualization) is not a registered hook')
+    params = inspect.signature(hook).parameters
     # mmdet joins a relative test_out_dir under work_dir/timestamp; an
     # absolute one is used as given, so both hosts write where asked.
     show_dir = osp.abspath(show_dir)

@@ -6,6 +6,7 @@ import matplotlib
 matplotlib.use('Agg')  # files only; no display on servers
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .excitation import ExcitationStats, sample_channels  # noqa: E402
 
@@ -37,6 +38,7 @@ def plot_across_classes(stats: ExcitationStats, blocks: Sequence[str],
         ax.set_xlabel('channel index', fontsize=8)
         ax.set_ylim(0, 1.02)
         ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in axes.flat[len(blocks):]:
         ax.axis('off')
     axes[0, 0].set_ylabel('activation', fontsize=8)
@@ -67,6 +69,7 @@ def plot_within_class(stats: ExcitationStats, blocks: Sequence[str],
             ax.plot(x, m, lw=1)
             ax.set_ylim(0, 1.02)
             ax.tick_params(labelsize=6)
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             if i == 0:
                 ax.set_title(block, fontsize=8)
             if j == 0:

@@ -22,6 +22,15 @@ def _storage_from_bytes(data: bytes):
     return torch.load(io.BytesIO(data), weights_only=True)
 
 
+def _latin1_bytes(text: str, encoding: str = 'latin1') -> bytes:
+    # Pickle protocol 2 (mmengine's dump) writes bytes as
+    # _codecs.encode(text, 'latin1'); nothing but that call is allowed.
+    if not isinstance(text, str) or encoding not in ('latin1', 'latin-1'):
+        raise pickle.UnpicklingError(
+            f'_codecs.encode with {encoding!r} is not a bytes literal')
+    return text.encode('latin1')
+
+
 def _numpy_globals() -> dict:
     try:
         from numpy._core import multiarray  # numpy >= 2
@@ -40,6 +49,8 @@ _ALLOWED = {
     ('collections', 'OrderedDict'): collections.OrderedDict,
     ('torch._utils', '_rebuild_tensor_v2'): torch._utils._rebuild_tensor_v2,
     ('torch.storage', '_load_from_bytes'): _storage_from_bytes,
+    ('_codecs', 'encode'): _latin1_bytes,
+    ('builtins', 'bytearray'): bytearray,
     ('builtins', 'slice'): slice,
     ('builtins', 'set'): set,
     ('builtins', 'frozenset'): frozenset,
