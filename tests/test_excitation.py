@@ -89,6 +89,14 @@ def test_every_backbone_gets_the_papers_block_names(cfg, size, names,
     assert recorder.batch[first].shape == (1, layer.in_channels)
 
 
+def test_block_names_round_odd_sizes_to_the_nominal_stride():
+    # A 225-pixel input through padded stride-2 layers: 57, 29, 15, 8.
+    sizes = {'a': (57, 57), 'b': (29, 29), 'c': (15, 15), 'd': (8, 8),
+             'e': (8, 8)}
+    assert list(block_names(list(sizes), sizes, (225, 225)).values()) == [
+        'SE_2_1', 'SE_3_1', 'SE_4_1', 'SE_5_1', 'SE_5_2']
+
+
 def test_stage_ends_are_the_blocks_before_downsampling():
     assert stage_ends(PAPER_RESNET50) == [
         'SE_2_3', 'SE_3_4', 'SE_4_6', 'SE_5_3']
