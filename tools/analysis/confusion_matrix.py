@@ -30,7 +30,7 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config', help='the classifier config')
     parser.add_argument('ckpt_or_result',
-                        help='a checkpoint (.pth) or dumped predictions (.pkl)')
+                        help='checkpoint (.pth) or dumped predictions (.pkl)')
     parser.add_argument('--out', help='write the matrix to this json file')
     parser.add_argument('--show-path', help='draw the matrix into this image')
     parser.add_argument('--include-values', action='store_true',

@@ -18,7 +18,8 @@ writes to --out-dir:
 Blocks are named SE_stageID_blockID (stage = log2 of the output stride, the
 paper's numbering of SE-ResNet-50). --data-config takes the images from
 another config, e.g. a detector's SE backbone on classification images:
-    python tools/analysis/excitation.py configs/demo/faster_rcnn_se_r50_2x_demo.py \
+    python tools/analysis/excitation.py \
+        configs/demo/faster_rcnn_se_r50_2x_demo.py \
         work_dirs/demo/train/epoch_12.pth \
         --data-config configs/demo/seresnet50_8xb32_in1k_demo.py --split val
 """
@@ -155,7 +156,8 @@ def print_table(rows) -> None:
 def main():
     args = parse_args()
     if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint: {args.checkpoint} does not exist')
+        raise FileNotFoundError(
+            f'checkpoint: {args.checkpoint} does not exist')
     cfg = _config(args.config, args.cfg_options)
     if args.data_options and not args.data_config:
         raise ValueError('--data-options set --data-config settings; '
@@ -198,7 +200,10 @@ def main():
         json.dump(dict(threshold=args.saturation,
                        images={class_names[k]: int(n) for k, n in
                                zip(seen, stats.counts())},
-                       blocks=[r._asdict() for r in rows]), f, indent=1)
+                       blocks=[{k: None if isinstance(v, float)
+                                and math.isnan(v) else v
+                                for k, v in r._asdict().items()}
+                               for r in rows]), f, indent=1)
     save(plot_across_classes(stats, blocks, draw, args.channels),
          osp.join(out_dir, 'fig6'))
     save(plot_within_class(stats, blocks, draw, args.channels),
