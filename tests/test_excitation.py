@@ -4,7 +4,6 @@ a constant gate's flat curves, and the tool's per-class statistics against
 a hand computation on a classifier trained here on the demo data."""
 import json
 import math
-import os
 import os.path as osp
 import subprocess
 import sys
