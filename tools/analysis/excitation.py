@@ -170,6 +170,8 @@ def main():
 
     # The data first: a wrong class name fails before the model is built.
     dataloader, class_names = build_data(data_cfg, args.split, args)
+    drawn = (_class_indices(args.draw, class_names, '--draw')
+             if args.draw else None)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         model = MODELS.build(cfg.model)
     load_checkpoint(model, args.checkpoint, map_location='cpu')
@@ -178,8 +180,7 @@ def main():
     print()
 
     seen = stats.labels
-    draw = (_class_indices(args.draw, class_names, '--draw')
-            if args.draw else seen if len(seen) <= 8 else seen[:4])
+    draw = drawn or (seen if len(seen) <= 8 else seen[:4])
     unseen = [class_names[k] for k in draw if k not in seen]
     if unseen:
         raise ValueError(f'--draw: {unseen} have no images in this run')
