@@ -47,7 +47,7 @@ def train(config, work_dir, demo_root, *options, resume=None):
 
 def evaluate(config, ckpt, demo_root, out):
     run(sys.executable, 'tools/test.py', config, str(ckpt), '--work-dir',
-        str(out.parent), '--out', str(out), '--cfg-options',
+        str(out.parent), '--out-metrics', str(out), '--cfg-options',
         *data_options(config, demo_root))
     return json.load(open(out))
 

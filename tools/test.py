@@ -1,20 +1,29 @@
 """Evaluate a checkpoint with its config's test set and metric.
 
-    python tools/test.py CONFIG CKPT [--work-dir DIR] [--out METRICS.json]
+    python tools/test.py CONFIG CKPT [--work-dir DIR] [--out PREDS.pkl]
+        [--out-metrics METRICS.json] [--show-dir DIR]
         [--cfg-options k=v ...] [--launcher pytorch]
     tools/dist_test.sh CONFIG CKPT GPUS [args]
 
 CKPT: a checkpoint file, or a published name (timm://legacy_seresnet50.in1k,
 mmpretrain://seresnet50_8xb32_in1k, ...: se_plugin.converters.hub), which
 must match the config's backbone conventions.
+
+As mmdet's and mmpretrain's tools/test.py: --out dumps the predictions
+(mmdet's DumpDetResults for detectors, mmengine's DumpResults otherwise)
+for offline analysis (e.g. tools/analysis/confusion_matrix.py), and
+--show-dir draws them with the config's visualization hook and visualizer.
 """
 import argparse
+import inspect
 import json
 import os
+import os.path as osp
 
 from mmengine.config import DictAction
 from mmengine.dist import is_main_process
-from mmengine.registry import RUNNERS
+from mmengine.evaluator import DumpResults
+from mmengine.registry import HOOKS, RUNNERS
 from mmengine.runner import Runner
 
 import se_plugin  # noqa: F401  (registries, safe checkpoint loading)
@@ -28,7 +37,12 @@ def parse_args():
     parser.add_argument(
         'checkpoint', help='checkpoint file or published name (timm://...)')
     parser.add_argument('--work-dir', help='where to save logs')
-    parser.add_argument('--out', help='write the metrics to this json file')
+    parser.add_argument(
+        '--out', help='dump the predictions to this .pkl file')
+    parser.add_argument(
+        '--out-metrics', help='write the metrics to this json file')
+    parser.add_argument(
+        '--show-dir', help='draw the predictions into this folder')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value')
@@ -37,8 +51,49 @@ def parse_args():
         default='none', help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args()
+    if args.out and not args.out.endswith(('.pkl', '.pickle')):
+        parser.error(f'--out {args.out}: predictions are dumped to a .pkl or '
+                     '.pickle file; the metrics json is --out-metrics')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+def dump_metric(cfg, path: str):
+    """The host's dump metric: mmdet's compresses masks and drops the
+    ground truth; mmengine's keeps each data sample as it is."""
+    if cfg.get('default_scope') == 'mmdet':
+        from mmdet.evaluation import DumpDetResults
+        return DumpDetResults(out_file_path=path)
+    return DumpResults(out_file_path=path)
+
+
+def trigger_visualization(cfg, show_dir: str) -> None:
+    """Turn on the config's visualization hook, writing into ``show_dir``
+    (mmdet's ``trigger_visualization_hook``; mmpretrain's hook names the
+    same switches ``enable`` and ``out_dir``)."""
+    vis = cfg.get('default_hooks', {}).get('visualization')
+    if vis is None:
+        raise ValueError(
+            '--show-dir: the config has no default_hooks.visualization '
+            "(e.g. dict(type='VisualizationHook') from the host's "
+            'default_runtime)')
+    with HOOKS.switch_scope_and_registry(cfg.get('default_scope')) as hooks:
+        hook = hooks.get(vis['type'])
+    if hook is None:
+        raise ValueError(f"--show-dir: {vis['type']} (default_hooks."
+                         'visualization) is not a registered hook')
+    params = inspect.signature(hook).parameters
+    # mmdet joins a relative test_out_dir under work_dir/timestamp; an
+    # absolute one is used as given, so both hosts write where asked.
+    show_dir = osp.abspath(show_dir)
+    if 'draw' in params:  # mmdet's DetVisualizationHook
+        vis.update(draw=True, test_out_dir=show_dir)
+    elif 'enable' in params:  # mmpretrain's VisualizationHook
+        # every image, as mmpretrain's tools/test.py (--interval 1)
+        vis.update(enable=True, out_dir=show_dir, interval=1)
+    else:
+        raise ValueError(f"--show-dir: {vis['type']} takes neither draw "
+                         "(mmdet) nor enable (mmpretrain)")
 
 
 def main():
@@ -53,14 +108,18 @@ def main():
         check_conventions(cfg.model.backbone, args.checkpoint)
     setup_cpu_distributed(cfg)
     cfg.load_from = args.checkpoint
+    if args.show_dir:
+        trigger_visualization(cfg, args.show_dir)
     runner = (RUNNERS.build(cfg)
               if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    if args.out:
+        runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))
     metrics = runner.test()
     if is_main_process():
         text = json.dumps(metrics, sort_keys=True)
         print(f'metrics: {text}')
-        if args.out:
-            with open(args.out, 'w') as f:
+        if args.out_metrics:
+            with open(args.out_metrics, 'w') as f:
                 f.write(text + '\n')
 
 
