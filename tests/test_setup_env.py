@@ -1,0 +1,184 @@
+"""tools/misc/cuda_env.py: the CUDA decisions of tools/setup_env.sh (arch
+list, wheel-cache key, driver and nvcc checks). The build itself never runs:
+the CLI is run with a fake nvcc, which only prints a version and its archs."""
+import importlib.util
+import os
+import os.path as osp
+import platform
+import subprocess
+import sys
+
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SCRIPT = osp.join(REPO, 'tools', 'misc', 'cuda_env.py')
+spec = importlib.util.spec_from_file_location('cuda_env', SCRIPT)
+cuda_env = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(cuda_env)
+
+TORCH_ARCHS = ['sm_50', 'sm_75', 'sm_80', 'sm_90', 'sm_120']
+NVCC_ARCHS = {'7.5', '8.0', '8.6', '9.0', '10.0', '12.0'}
+
+
+def fake_nvcc(folder, release, archs=('75', '90')):
+    """A CUDA_HOME whose bin/nvcc answers --version and --list-gpu-arch."""
+    bin_dir = folder / 'bin'
+    bin_dir.mkdir(parents=True)
+    (folder / 'lib64').mkdir()
+    (folder / 'lib64' / 'libcudart.so').write_text('')
+    listed = '\\n'.join(f'compute_{a}' for a in archs)
+    nvcc = bin_dir / 'nvcc'
+    nvcc.write_text(
+        '#!/bin/sh\n'
+        f'case "$1" in\n'
+        f'  --version) echo "Cuda compilation tools, release {release}, '
+        f'V{release}.1";;\n'
+        f'  --list-gpu-arch) printf "{listed}\\n";;\n'
+        f'  *) exit 3;;\n'
+        'esac\n')
+    nvcc.chmod(0o755)
+    return str(nvcc)
+
+
+def plan_cli(tmp_path, **env):
+    """``cuda_env.py plan`` with a clean CUDA environment plus ``env``."""
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ('CUDA_HOME', 'CUDA_PATH', 'FORCE_CUDA', 'CPATH',
+                     'TORCH_CUDA_ARCH_LIST', 'SE_PLUGIN_NVCC')
+    }
+    base['CUDA_VISIBLE_DEVICES'] = ''  # the decisions without a GPU
+    return subprocess.run(
+        [sys.executable, SCRIPT, 'plan', str(tmp_path / 'venv')],
+        capture_output=True, text=True, env=dict(base, **env))
+
+
+def test_arch_list_from_env_then_devices_then_torch():
+    env = {'TORCH_CUDA_ARCH_LIST': '8.0 9.0+PTX'}
+    assert cuda_env.choose_arch_list(env, [(8, 6)], TORCH_ARCHS,
+                                     NVCC_ARCHS) == ['8.0', '9.0+PTX']
+    # One arch per distinct GPU; a GPU newer than torch's newest is capped.
+    assert cuda_env.choose_arch_list({}, [(9, 0), (8, 6), (9, 0)],
+                                     TORCH_ARCHS,
+                                     NVCC_ARCHS) == ['8.6', '9.0+PTX']
+    assert cuda_env.choose_arch_list({}, [(12, 1)], TORCH_ARCHS,
+                                     NVCC_ARCHS) == ['12.0+PTX']
+    # Forced without a GPU: torch's archs that nvcc still compiles (nvcc 13
+    # dropped 5.0).
+    assert cuda_env.choose_arch_list({}, [], TORCH_ARCHS, NVCC_ARCHS) == [
+        '7.5', '8.0', '9.0', '12.0+PTX'
+    ]
+
+
+@pytest.mark.parametrize('value, message', [
+    ('Hopper', 'must be compute capabilities like "9.0"'),
+    ('9', 'must be compute capabilities like "9.0"'),
+    ('6.1;9.0', 'nvcc does not compile for 6.1; it compiles for 7.5 8.0'),
+])
+def test_bad_arch_list_is_named(value, message):
+    with pytest.raises(cuda_env.CudaSetupError,
+                       match='TORCH_CUDA_ARCH_LIST') as err:
+        cuda_env.choose_arch_list({'TORCH_CUDA_ARCH_LIST': value}, [],
+                                  TORCH_ARCHS, NVCC_ARCHS)
+    assert message in str(err.value)
+
+
+def test_cache_key_separates_cuda_and_archs():
+    cpu = cuda_env.cache_key('2.14.1+cu130', (3, 11), 'x86_64')
+    # The CPU key of earlier set-ups, so their cached wheels are reused.
+    assert cpu == 'torch2.14.1-py311-cpu-x86_64'
+    one = cuda_env.cache_key('2.14.1', (3, 11), 'x86_64', (13, 0), ['9.0'])
+    assert one == 'torch2.14.1-py311-cu130-sm90-x86_64'
+    keys = {
+        one,
+        cuda_env.cache_key('2.14.1', (3, 11), 'x86_64', (13, 0),
+                           ['9.0+PTX']),
+        cuda_env.cache_key('2.14.1', (3, 11), 'x86_64', (12, 8), ['9.0']),
+        cuda_env.cache_key('2.14.1', (3, 11), 'x86_64', (13, 0),
+                           ['8.6', '9.0']),
+    }
+    assert len(keys) == 4
+    assert cuda_env.cache_key('2.14.1', (3, 11), 'x86_64', (13, 0),
+                              ['9.0', '8.6']) in keys  # order-free
+
+
+def test_driver_older_than_torch_is_an_error():
+    with pytest.raises(cuda_env.CudaSetupError,
+                       match=r'driver supports CUDA 12\.4, older than the '
+                       r'CUDA 13\.0 torch 2\.14\.1'):
+        cuda_env.check_driver((12, 4), (13, 0), '2.14.1')
+    cuda_env.check_driver((13, 2), (13, 0), '2.14.1')
+
+
+def test_force_cuda_values():
+    assert not cuda_env.cuda_wanted({}, 0)
+    assert not cuda_env.cuda_wanted({'FORCE_CUDA': '0'}, 0)
+    assert cuda_env.cuda_wanted({'FORCE_CUDA': '1'}, 0)
+    assert cuda_env.cuda_wanted({}, 2)
+    with pytest.raises(cuda_env.CudaSetupError, match="FORCE_CUDA.*'yes'"):
+        cuda_env.cuda_wanted({'FORCE_CUDA': 'yes'}, 0)
+
+
+def test_find_nvcc_order(tmp_path):
+    home = fake_nvcc(tmp_path / 'home', '13.0')
+    on_path = fake_nvcc(tmp_path / 'path', '13.0')
+    venv = tmp_path / 'venv'
+    pypi = fake_nvcc(
+        venv / 'lib' / ('python%d.%d' % sys.version_info[:2]) /
+        'site-packages' / 'nvidia' / 'cu13', '13.0')
+    path = osp.dirname(on_path)
+    missing = str(tmp_path / 'none')
+    find = cuda_env.find_nvcc
+    assert find({'CUDA_HOME': str(tmp_path / 'home'), 'PATH': path},
+                str(venv), missing) == home
+    assert find({'PATH': path}, str(venv), missing) == on_path
+    assert find({'PATH': ''}, str(venv), str(tmp_path / 'home')) == home
+    assert find({'PATH': ''}, str(venv), missing) == pypi
+    assert find({'PATH': path, 'SE_PLUGIN_NVCC': 'pypi'}, str(venv),
+                missing) == pypi
+    assert find({'PATH': ''}, missing, missing) is None  # -> PyPI install
+    with pytest.raises(cuda_env.CudaSetupError,
+                       match=f'CUDA_HOME={missing} has no bin/nvcc'):
+        find({'CUDA_HOME': missing}, str(venv), missing)
+
+
+def test_pypi_packages_follow_torch_cuda():
+    assert cuda_env.pypi_packages((12, 8)) == [
+        'cuda-toolkit[nvcc,crt,nvvm,cccl]==12.8.*'
+    ]
+
+
+def test_plan_without_gpu_or_force_is_the_cpu_build(tmp_path):
+    proc = plan_cli(tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    key = cuda_env.cache_key(torch.__version__, sys.version_info[:2],
+                             platform.machine())
+    assert proc.stdout.split() == [f'variant={key}']
+
+
+def test_plan_forced_with_matching_nvcc(tmp_path):
+    release = torch.version.cuda
+    nvcc = fake_nvcc(tmp_path / 'cuda', release)
+    path = f'{osp.dirname(nvcc)}:{os.environ["PATH"]}'
+    proc = plan_cli(tmp_path, FORCE_CUDA='1', PATH=path,
+                    TORCH_CUDA_ARCH_LIST='9.0')
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    cu = release.replace('.', '')
+    assert lines[-1] == (f'variant=torch{torch.__version__.split("+")[0]}-'
+                         f'py%d%d-cu{cu}-sm90-{platform.machine()}' %
+                         sys.version_info[:2])
+    assert 'export FORCE_CUDA=1' in lines
+    assert f'export CUDA_HOME={tmp_path / "cuda"}' in lines
+    assert 'export TORCH_CUDA_ARCH_LIST=9.0' in lines
+
+
+def test_plan_forced_with_other_nvcc_names_both(tmp_path):
+    nvcc = fake_nvcc(tmp_path / 'cuda', '12.4')
+    proc = plan_cli(tmp_path, FORCE_CUDA='1', CUDA_HOME=str(tmp_path / 'cuda'))
+    assert proc.returncode == 1
+    assert proc.stdout == ''  # nothing for setup_env.sh to eval
+    assert (f'{nvcc} is CUDA 12.4, but torch {torch.__version__} is built '
+            f'with CUDA {torch.version.cuda}') in proc.stderr
