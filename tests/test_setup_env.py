@@ -175,10 +175,14 @@ def test_plan_forced_with_matching_nvcc(tmp_path):
     assert 'export TORCH_CUDA_ARCH_LIST=9.0' in lines
 
 
-def test_plan_forced_with_other_nvcc_names_both(tmp_path):
-    nvcc = fake_nvcc(tmp_path / 'cuda', '12.4')
+@pytest.mark.parametrize('other', ['major', 'minor'])
+def test_plan_forced_with_other_nvcc_names_both(tmp_path, other):
+    major, minor = map(int, torch.version.cuda.split('.')[:2])
+    release = f'{major - 1}.{minor}' if other == 'major' else \
+        f'{major}.{minor + 1}'
+    nvcc = fake_nvcc(tmp_path / 'cuda', release)
     proc = plan_cli(tmp_path, FORCE_CUDA='1', CUDA_HOME=str(tmp_path / 'cuda'))
     assert proc.returncode == 1
     assert proc.stdout == ''  # nothing for setup_env.sh to eval
-    assert (f'{nvcc} is CUDA 12.4, but torch {torch.__version__} is built '
-            f'with CUDA {torch.version.cuda}') in proc.stderr
+    assert (f'{nvcc} is CUDA {release}, but torch {torch.__version__} is '
+            f'built with CUDA {torch.version.cuda}') in proc.stderr
