@@ -186,3 +186,20 @@ def test_plan_forced_with_other_nvcc_names_both(tmp_path, other):
     assert proc.stdout == ''  # nothing for setup_env.sh to eval
     assert (f'{nvcc} is CUDA {release}, but torch {torch.__version__} is '
             f'built with CUDA {torch.version.cuda}') in proc.stderr
+
+
+def test_link_cudart_only_when_the_toolkit_lacks_it(tmp_path):
+    venv = tmp_path / 'venv'
+    lib = (venv / 'lib' / ('python%d.%d' % sys.version_info[:2]) /
+           'site-packages' / 'nvidia' / 'cu13' / 'lib')
+    lib.mkdir(parents=True)
+    (lib / 'libcudart.so.13').write_text('')
+    # PyPI's layout: only libcudart.so.13, so -lcudart needs a link.
+    folder = cuda_env.link_cudart(str(lib.parent), str(venv))
+    assert os.readlink(osp.join(folder, 'libcudart.so')) == str(
+        lib / 'libcudart.so.13')
+    assert folder.startswith(str(venv))
+    fake_nvcc(tmp_path / 'cuda', '13.0')  # has lib64/libcudart.so
+    assert cuda_env.link_cudart(str(tmp_path / 'cuda'), str(venv)) is None
+    with pytest.raises(cuda_env.CudaSetupError, match='no libcudart.so'):
+        cuda_env.link_cudart(str(tmp_path / 'none'), str(tmp_path / 'none'))

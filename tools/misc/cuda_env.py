@@ -350,8 +350,8 @@ def plan(venv: str, env: Mapping[str, str]) -> List[str]:
     if nvcc is None:
         packages = pypi_packages(torch_cuda)
         log(f'no nvcc found: installing {" ".join(packages)} into {venv}')
-        subprocess.run([sys.executable, '-m', 'pip', 'install',
-                        '--disable-pip-version-check', '-q', *packages],
+        pip = [osp.join(venv, 'bin', 'python'), '-m', 'pip', 'install']
+        subprocess.run(pip + ['--disable-pip-version-check', '-q', *packages],
                        check=True, stdout=sys.stderr)  # stdout is eval'd
         nvcc = pypi_nvcc(venv)
         if nvcc is None:

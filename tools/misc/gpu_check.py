@@ -125,9 +125,10 @@ def nms() -> str:
 
 def demo_options(data: str) -> List[str]:
     ann = osp.join(data, 'annotations', 'instances_val2017.json')
-    return [f'{s}_dataloader.dataset.data_root={data}/'
-            for s in ('train', 'val', 'test')
-            ] + [f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}']
+    roots = [f'{split}_dataloader.dataset.data_root={data}/'
+             for split in ('train', 'val', 'test')]
+    return roots + [f'val_evaluator.ann_file={ann}',
+                    f'test_evaluator.ann_file={ann}']
 
 
 def amp_step(work_dir: str, data: str) -> str:
@@ -247,7 +248,8 @@ def main() -> int:
          lambda: benchmark(work_dir, '--compile')),
     ]
     names = ', '.join(
-        torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        torch.cuda.get_device_name(i)
+        for i in range(torch.cuda.device_count()))
     rows = run_steps(steps, args.skip)
     print(f'\ngpu_check on {names}; torch {torch.__version__}; work dir '
           f'{work_dir}\n{table(rows)}')
