@@ -5,6 +5,9 @@ import os
 import os.path as osp
 import subprocess
 import sys
+import time
+
+import pytest
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SCRIPT = osp.join(REPO, 'tools', 'misc', 'gpu_check.py')
@@ -46,3 +49,25 @@ def test_a_failing_step_is_a_fail_row_and_the_rest_run(capsys):
     assert lines[0].split() == ['step', 'result', 'seconds', 'figures']
     assert lines[2].startswith('second  FAIL')
     assert lines[2].endswith('kept 3 boxes on cuda, 4 on cpu')
+
+
+def test_a_tool_past_its_timeout_is_stopped_with_its_children(tmp_path):
+    pid_file = tmp_path / 'child.pid'
+    start = time.time()
+    with pytest.raises(RuntimeError, match='still running after 1s'):
+        gpu_check.run_tool(
+            ['bash', '-c', f'sleep 120 & echo $! > {pid_file}; wait'], 1)
+    # Not waiting for the grandchild, which holds the output pipe open.
+    assert time.time() - start < 60
+    child = int(pid_file.read_text())
+    time.sleep(0.2)
+    assert not running(child)  # the grandchild is stopped too
+
+
+def running(pid):
+    """Alive and not a zombie (killed, awaiting its new parent's reaping)."""
+    try:
+        with open(f'/proc/{pid}/stat') as f:
+            return f.read().rsplit(')', 1)[1].split()[0] not in ('Z', 'X')
+    except FileNotFoundError:
+        return False

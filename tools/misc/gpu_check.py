@@ -22,6 +22,7 @@ import json
 import os
 import os.path as osp
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -109,7 +110,7 @@ def roi_align() -> str:
 def nms() -> str:
     from mmcv.ops import nms as mmcv_nms
     gen = torch.Generator().manual_seed(0)
-    xy = torch.rand(2000, 2, generator=gen) * 200
+    xy = torch.rand(2000, 2, generator=gen) * 100
     boxes = torch.cat([xy, xy + torch.rand(2000, 2, generator=gen) * 40 + 2],
                       1)
     scores = torch.rand(2000, generator=gen)
@@ -121,6 +122,24 @@ def nms() -> str:
           f'kept {len(kept[1])} boxes on cuda, {len(kept[0])} on cpu, or '
           f'other indices')
     return f'2000 boxes, IoU 0.5: the same {len(kept[0])} kept on both'
+
+
+def run_tool(cmd: List[str], timeout: float,
+             **env: str) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in the repo root; past ``timeout`` seconds its whole
+    process group is killed (torchrun's workers too) and the step fails."""
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True,
+                            env=dict(os.environ, **env),
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        raise RuntimeError(f'{" ".join(cmd[:3])}... still running after '
+                           f'{timeout:.0f}s: stopped')
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, '')
 
 
 def demo_options(data: str) -> List[str]:
@@ -154,12 +173,15 @@ def amp_step(work_dir: str, data: str) -> str:
     conv = next(m for m in model.backbone.modules()
                 if isinstance(m, torch.nn.Conv2d))
     dtypes = {}
-    hooks = [
-        conv.register_forward_hook(
-            lambda m, i, out: dtypes.setdefault('conv', out.dtype)),
-        model.backbone.register_forward_hook(
-            lambda m, i, out: dtypes.setdefault('backbone', out[-1].dtype)),
-    ]
+
+    def record(name: str):
+        def hook(module, inputs, out) -> None:  # None: keeps the output
+            out = out[-1] if isinstance(out, (tuple, list)) else out
+            dtypes.setdefault(name, out.dtype)
+        return hook
+
+    hooks = [conv.register_forward_hook(record('conv')),
+             model.backbone.register_forward_hook(record('backbone'))]
     torch.cuda.reset_peak_memory_stats()
     model.train()
     losses = model.train_step(batch, optim)
@@ -171,9 +193,10 @@ def amp_step(work_dir: str, data: str) -> str:
           f'the first conv under AMP gave {dtypes.get("conv")}, expected '
           f'torch.float16')
     peak = torch.cuda.max_memory_allocated() / 2**30
-    return (f'loss {loss:.3f} finite, conv fp16, backbone out '
-            f'{str(dtypes.get("backbone")).replace("torch.", "")}, peak '
-            f'{peak:.2f} GiB (batch {cfg.train_dataloader.batch_size})')
+    names = {k: str(v).replace('torch.', '') for k, v in dtypes.items()}
+    return (f'loss {loss:.3f} finite, first conv {names["conv"]}, backbone '
+            f'out {names.get("backbone")}, peak {peak:.2f} GiB (batch '
+            f'{cfg.train_dataloader.batch_size})')
 
 
 def dist_train(work_dir: str, data: str) -> str:
@@ -183,9 +206,7 @@ def dist_train(work_dir: str, data: str) -> str:
            str(gpus), '--work-dir', out, '--cfg-options',
            *demo_options(data), 'train_cfg.max_epochs=1',
            'default_hooks.checkpoint.interval=1']
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                          timeout=600,
-                          env=dict(os.environ, PYTHON=sys.executable))
+    proc = run_tool(cmd, 600, PYTHON=sys.executable)
     check(proc.returncode == 0,
           f'exit {proc.returncode}: {(proc.stdout + proc.stderr)[-300:]}')
     logs = ''.join(open(p).read() for p in glob(out, '*/*.log'))
@@ -210,9 +231,7 @@ def benchmark(work_dir: str, *flags: str) -> str:
     cmd = [sys.executable, 'tools/analysis/benchmark.py', '--device', 'cuda',
            '--amp', '--batch', '32', '--repeats', '5', '--warmup', '2',
            *flags]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True,
-                          timeout=1200,
-                          env=dict(os.environ, PYTHONPATH=ROOT))
+    proc = run_tool(cmd, 1200, PYTHONPATH=ROOT)
     name = '-'.join(f.strip('-') for f in flags) or 'eager'
     with open(osp.join(work_dir, f'benchmark-{name}.txt'), 'w') as f:
         f.write(proc.stdout + proc.stderr)
