@@ -150,22 +150,27 @@ def test_pypi_packages_follow_torch_cuda():
     ]
 
 
-def test_plan_without_gpu_or_force_is_the_cpu_build(tmp_path):
-    proc = plan_cli(tmp_path)
-    assert proc.returncode == 0, proc.stderr
+@pytest.fixture
+def no_gpu(monkeypatch):
+    """The driver reports no GPU, as on a machine without one."""
+    monkeypatch.setattr(cuda_env, 'driver', lambda: (0, None))
+
+
+def test_plan_without_gpu_or_force_is_the_cpu_build(tmp_path, no_gpu):
     key = cuda_env.cache_key(torch.__version__, sys.version_info[:2],
                              platform.machine())
-    assert proc.stdout.split() == [f'variant={key}']
+    assert cuda_env.plan(str(tmp_path / 'venv'), {}) == [f'variant={key}']
+    assert cuda_env.plan(str(tmp_path / 'venv'),
+                         {'FORCE_CUDA': '0'}) == [f'variant={key}']
 
 
-def test_plan_forced_with_matching_nvcc(tmp_path):
+def test_plan_forced_with_matching_nvcc(tmp_path, no_gpu):
     release = torch.version.cuda
     nvcc = fake_nvcc(tmp_path / 'cuda', release)
-    path = f'{osp.dirname(nvcc)}:{os.environ["PATH"]}'
-    proc = plan_cli(tmp_path, FORCE_CUDA='1', PATH=path,
-                    TORCH_CUDA_ARCH_LIST='9.0')
-    assert proc.returncode == 0, proc.stderr
-    lines = proc.stdout.splitlines()
+    lines = cuda_env.plan(
+        str(tmp_path / 'venv'),
+        dict(FORCE_CUDA='1', PATH=osp.dirname(nvcc),
+             TORCH_CUDA_ARCH_LIST='9.0'))
     cu = release.replace('.', '')
     assert lines[-1] == (f'variant=torch{torch.__version__.split("+")[0]}-'
                          f'py%d%d-cu{cu}-sm90-{platform.machine()}' %
@@ -175,17 +180,31 @@ def test_plan_forced_with_matching_nvcc(tmp_path):
     assert 'export TORCH_CUDA_ARCH_LIST=9.0' in lines
 
 
-@pytest.mark.parametrize('other', ['major', 'minor'])
-def test_plan_forced_with_other_nvcc_names_both(tmp_path, other):
+def other_release(which):
     major, minor = map(int, torch.version.cuda.split('.')[:2])
-    release = f'{major - 1}.{minor}' if other == 'major' else \
+    return f'{major - 1}.{minor}' if which == 'major' else \
         f'{major}.{minor + 1}'
+
+
+def test_plan_forced_with_nvcc_of_other_minor_names_both(tmp_path, no_gpu):
+    release = other_release('minor')
+    nvcc = fake_nvcc(tmp_path / 'cuda', release)
+    with pytest.raises(cuda_env.CudaSetupError) as err:
+        cuda_env.plan(str(tmp_path / 'venv'),
+                      dict(FORCE_CUDA='1', CUDA_HOME=str(tmp_path / 'cuda')))
+    assert (f'{nvcc} is CUDA {release}, but torch {torch.__version__} is '
+            f'built with CUDA {torch.version.cuda}') in str(err.value)
+
+
+def test_cli_with_nvcc_of_other_major_fails_with_nothing_to_eval(tmp_path):
+    release = other_release('major')
     nvcc = fake_nvcc(tmp_path / 'cuda', release)
     proc = plan_cli(tmp_path, FORCE_CUDA='1', CUDA_HOME=str(tmp_path / 'cuda'))
     assert proc.returncode == 1
     assert proc.stdout == ''  # nothing for setup_env.sh to eval
-    assert (f'{nvcc} is CUDA {release}, but torch {torch.__version__} is '
-            f'built with CUDA {torch.version.cuda}') in proc.stderr
+    assert (f'[setup_env] error: {nvcc} is CUDA {release}, but torch '
+            f'{torch.__version__} is built with CUDA '
+            f'{torch.version.cuda}') in proc.stderr
 
 
 def test_link_cudart_only_when_the_toolkit_lacks_it(tmp_path):
