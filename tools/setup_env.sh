@@ -76,7 +76,9 @@ else
   wheel_dir=$CACHE/mmcv-$MMCV_VERSION-$variant
   wheel=$(ls "$wheel_dir"/mmcv-*.whl 2>/dev/null | head -n1 || true)
   if [ -z "$wheel" ]; then
-    log "building mmcv $MMCV_VERSION with ops for $variant (25-30 minutes on 2 cores)"
+    took="25-30 minutes on 2 cores"
+    if [ "${FORCE_CUDA:-}" = 1 ]; then took="CUDA ops: hours on 2 cores"; fi
+    log "building mmcv $MMCV_VERSION with ops for $variant ($took)"
     build=$(mktemp -d)
     "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: \
       --no-build-isolation "mmcv==$MMCV_VERSION" -d "$build"
