@@ -207,6 +207,48 @@ def test_cli_with_nvcc_of_other_major_fails_with_nothing_to_eval(tmp_path):
             f'{torch.version.cuda}') in proc.stderr
 
 
+def fake_venv(venv, release, installs=True):
+    """A venv whose ``python -m pip install`` logs its arguments and, if
+    ``installs``, puts a fake nvcc where NVIDIA's wheels put theirs."""
+    cu = (venv / 'lib' / ('python%d.%d' % sys.version_info[:2]) /
+          'site-packages' / 'nvidia' / 'cu13')
+    staged = fake_nvcc(venv / 'staged', release)
+    (venv / 'bin').mkdir(parents=True)
+    python = venv / 'bin' / 'python'
+    python.write_text(
+        '#!/bin/sh\n'
+        f'echo "$@" > {venv}/pip.args\n'
+        + (f'mkdir -p {cu}/bin {cu}/lib && cp {staged} {cu}/bin/nvcc\n'
+           f'touch {cu}/lib/libcudart.so.13\n'
+           if installs else 'exit 1\n'))
+    python.chmod(0o755)
+    return cu / 'bin' / 'nvcc'
+
+
+def test_plan_installs_nvcc_from_pypi_when_asked(tmp_path, no_gpu):
+    venv = tmp_path / 'venv'
+    nvcc = fake_venv(venv, torch.version.cuda)
+    lines = cuda_env.plan(str(venv), dict(FORCE_CUDA='1', PATH='',
+                                          SE_PLUGIN_NVCC='pypi',
+                                          TORCH_CUDA_ARCH_LIST='9.0'))
+    args = (venv / 'pip.args').read_text().split()
+    assert args[:3] == ['-m', 'pip', 'install']
+    assert args[-1] == (f'cuda-toolkit[nvcc,crt,nvvm,cccl]=='
+                        f'{torch.version.cuda}.*')
+    assert f'export CUDA_HOME={nvcc.parent.parent}' in lines
+    # The wheels' libcudart.so.13, linked for -lcudart.
+    assert f'export LIBRARY_PATH={venv}/.se_plugin_cuda/lib' in lines
+
+
+def test_plan_says_when_the_pypi_install_fails(tmp_path, no_gpu):
+    venv = tmp_path / 'venv'
+    fake_venv(venv, torch.version.cuda, installs=False)
+    with pytest.raises(cuda_env.CudaSetupError,
+                       match=f'failed .*point CUDA_HOME at a CUDA '
+                       f'{torch.version.cuda} toolkit'):
+        cuda_env.plan(str(venv), dict(FORCE_CUDA='1', SE_PLUGIN_NVCC='pypi'))
+
+
 def test_link_cudart_only_when_the_toolkit_lacks_it(tmp_path):
     venv = tmp_path / 'venv'
     lib = (venv / 'lib' / ('python%d.%d' % sys.version_info[:2]) /

@@ -61,6 +61,11 @@ def parse_version(text: str, what: str) -> Version:
     return int(match.group(1)), int(match.group(2))
 
 
+def version(v: Version) -> str:
+    """``(13, 0)`` as ``'13.0'``."""
+    return f'{v[0]}.{v[1]}'
+
+
 def cuda_wanted(env: Mapping[str, str], num_gpus: int) -> bool:
     """Build the CUDA ops: a GPU is present or ``FORCE_CUDA=1``."""
     force = env.get('FORCE_CUDA', '')
@@ -94,8 +99,7 @@ def check_driver(driver_cuda: Version, torch_cuda: Version,
     runtime run on the older driver (only PTX JIT may fail), so that is a
     warning.
     """
-    need = '%d.%d' % torch_cuda
-    have = '%d.%d' % driver_cuda
+    need, have = version(torch_cuda), version(driver_cuda)
     if driver_cuda[0] < torch_cuda[0]:
         raise CudaSetupError(
             f'the NVIDIA driver supports CUDA {have}, older than the CUDA '
@@ -172,12 +176,12 @@ def check_nvcc(nvcc: str, torch_cuda: Version, torch_version: str) -> None:
     """Raise unless ``nvcc`` is torch's CUDA major.minor."""
     found = nvcc_version(nvcc)
     if found != torch_cuda:
-        need = '%d.%d' % torch_cuda
+        need = version(torch_cuda)
         raise CudaSetupError(
-            f'{nvcc} is CUDA %d.%d, but torch {torch_version} is built with '
-            f'CUDA {need}: point CUDA_HOME at a CUDA {need} toolkit, or set '
-            f'SE_PLUGIN_NVCC=pypi to install nvcc {need} from PyPI into the '
-            f'venv' % found)
+            f'{nvcc} is CUDA {version(found)}, but torch {torch_version} is '
+            f'built with CUDA {need}: point CUDA_HOME at a CUDA {need} '
+            f'toolkit, or set SE_PLUGIN_NVCC=pypi to install nvcc {need} '
+            f'from PyPI into the venv')
 
 
 def cuda_home_of(nvcc: str) -> str:
@@ -350,9 +354,13 @@ def plan(venv: str, env: Mapping[str, str]) -> List[str]:
     if nvcc is None:
         packages = pypi_packages(torch_cuda)
         log(f'no nvcc found: installing {" ".join(packages)} into {venv}')
-        pip = [osp.join(venv, 'bin', 'python'), '-m', 'pip', 'install']
-        subprocess.run(pip + ['--disable-pip-version-check', '-q', *packages],
-                       check=True, stdout=sys.stderr)  # stdout is eval'd
+        pip = [osp.join(venv, 'bin', 'python'), '-m', 'pip', 'install',
+               '--disable-pip-version-check', '-q', *packages]
+        if subprocess.run(pip, stdout=sys.stderr).returncode:  # stdout: eval
+            raise CudaSetupError(
+                f'{" ".join(pip)} failed (pip\'s output is above): without '
+                f'PyPI, point CUDA_HOME at a CUDA {version(torch_cuda)} '
+                f'toolkit')
         nvcc = pypi_nvcc(venv)
         if nvcc is None:
             raise CudaSetupError(f'{" ".join(packages)} installed no nvcc '
@@ -364,8 +372,8 @@ def plan(venv: str, env: Mapping[str, str]) -> List[str]:
     archs = choose_arch_list(env, capabilities, torch.cuda.get_arch_list(),
                              nvcc_archs(nvcc))
     cuda_home = cuda_home_of(nvcc)
-    log(f'CUDA build: nvcc {nvcc} (CUDA %d.%d), archs {";".join(archs)}'
-        % torch_cuda)
+    log(f'CUDA build: nvcc {nvcc} (CUDA {version(torch_cuda)}), archs '
+        f'{";".join(archs)}')
     exports = dict(
         FORCE_CUDA='1',
         CUDA_HOME=cuda_home,
