@@ -252,6 +252,8 @@ def sm_version(arch: str) -> Version:
 
 
 def as_arch_list(archs: Sequence[Version]) -> List[str]:
+    """``[(8, 6), (9, 0)]`` as ``['8.6', '9.0+PTX']``: PTX of the newest
+    arch lets GPUs newer than the list run (JIT-compiled)."""
     listed = ['%d.%d' % v for v in archs]
     listed[-1] += '+PTX'
     return listed
@@ -329,6 +331,7 @@ def link_cudart(cuda_home: str, venv: str) -> Optional[str]:
 
 
 def run(cmd: List[str]) -> str:
+    """stdout of ``cmd``; a failure is a CudaSetupError naming it."""
     try:
         return subprocess.run(cmd, capture_output=True, text=True,
                               check=True).stdout

@@ -18,6 +18,7 @@ Steps (each PASS or FAIL with its figures, the others run regardless):
 Exit status: 0 all passed, 1 a step failed, 2 no GPU (nothing is run).
 """
 import argparse
+import glob
 import json
 import os
 import os.path as osp
@@ -72,6 +73,7 @@ def check(condition: bool, message: str) -> None:
 
 
 def mmcv_cuda() -> str:
+    """mmcv._ext was compiled with CUDA ops."""
     from mmcv.ops import get_compiling_cuda_version
     built = get_compiling_cuda_version()
     check(built != 'not available',
@@ -81,6 +83,7 @@ def mmcv_cuda() -> str:
 
 
 def roi_align() -> str:
+    """RoIAlign forward and gradient, CUDA against CPU, random RoIs."""
     from mmcv.ops import roi_align as mmcv_roi_align
     gen = torch.Generator().manual_seed(0)
     feats = torch.randn(2, 16, 32, 32, generator=gen)
@@ -108,6 +111,7 @@ def roi_align() -> str:
 
 
 def nms() -> str:
+    """NMS of 2000 random boxes keeps the same indices on CUDA and CPU."""
     from mmcv.ops import nms as mmcv_nms
     gen = torch.Generator().manual_seed(0)
     xy = torch.rand(2000, 2, generator=gen) * 100
@@ -143,6 +147,7 @@ def run_tool(cmd: List[str], timeout: float,
 
 
 def demo_options(data: str) -> List[str]:
+    """--cfg-options pointing the demo config at the COCO data in ``data``."""
     ann = osp.join(data, 'annotations', 'instances_val2017.json')
     roots = [f'{split}_dataloader.dataset.data_root={data}/'
              for split in ('train', 'val', 'test')]
@@ -151,6 +156,7 @@ def demo_options(data: str) -> List[str]:
 
 
 def amp_step(work_dir: str, data: str) -> str:
+    """One AmpOptimWrapper training step of the demo detector on cuda."""
     from mmengine.config import Config, DictAction
     from mmengine.runner import Runner
     import se_plugin  # noqa: F401  (registries)
@@ -200,6 +206,7 @@ def amp_step(work_dir: str, data: str) -> str:
 
 
 def dist_train(work_dir: str, data: str) -> str:
+    """tools/dist_train.sh on every GPU for one epoch, NCCL."""
     gpus = torch.cuda.device_count()
     out = osp.join(work_dir, 'dist')
     cmd = ['bash', osp.join(ROOT, 'tools', 'dist_train.sh'), CONFIG,
@@ -209,12 +216,12 @@ def dist_train(work_dir: str, data: str) -> str:
     proc = run_tool(cmd, 600, PYTHON=sys.executable)
     check(proc.returncode == 0,
           f'exit {proc.returncode}: {(proc.stdout + proc.stderr)[-300:]}')
-    logs = ''.join(open(p).read() for p in glob(out, '*/*.log'))
+    logs = ''.join(open(p).read() for p in files(out, '*/*.log'))
     # The runner logs its environment and the config (after tools/train.py
     # chose the backend: gloo without CUDA).
     check('Distributed training: True' in logs and "backend='nccl'" in logs,
           f'the run was not distributed with NCCL (logs in {out})')
-    rows = [json.loads(line) for p in glob(out, '*/vis_data/scalars.json')
+    rows = [json.loads(line) for p in files(out, '*/vis_data/scalars.json')
             for line in open(p)]
     losses = [r['loss'] for r in rows if 'loss' in r]
     check(bool(losses), 'no loss was logged')
@@ -222,12 +229,14 @@ def dist_train(work_dir: str, data: str) -> str:
             f'{losses[0]:.3f} -> {losses[-1]:.3f}')
 
 
-def glob(folder: str, pattern: str) -> List[str]:
-    import glob as _glob
-    return sorted(_glob.glob(osp.join(folder, pattern)))
+def files(folder: str, pattern: str) -> List[str]:
+    """Sorted paths under ``folder`` matching ``pattern``."""
+    return sorted(glob.glob(osp.join(folder, pattern)))
 
 
 def benchmark(work_dir: str, *flags: str) -> str:
+    """tools/analysis/benchmark.py --device cuda --amp [flags]; its output
+    is kept in ``work_dir``."""
     cmd = [sys.executable, 'tools/analysis/benchmark.py', '--device', 'cuda',
            '--amp', '--batch', '32', '--repeats', '5', '--warmup', '2',
            *flags]
@@ -246,6 +255,7 @@ def benchmark(work_dir: str, *flags: str) -> str:
 
 
 def main() -> int:
+    """Run the steps and print the table; the exit status (see above)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--work-dir', help='logs and benchmark outputs '
                         '(default: a new temporary folder)')
