@@ -14,6 +14,13 @@
 # - numpy 2.4 removed np.in1d (mmpretrain): numpy pinned to 1.26.
 # - `transformers` breaks `import mmpretrain.models`: never installed, and
 #   removed if something brought it.
+#
+# CUDA ops are built when a GPU is present or FORCE_CUDA=1 (also without a
+# GPU). tools/misc/cuda_env.py makes the decisions and checks: driver and nvcc
+# against torch.version.cuda (nvcc installed from PyPI into .venv when there is
+# none), the arch list (TORCH_CUDA_ARCH_LIST, else the GPUs', else every arch
+# torch ships), and the cache key (torch, CUDA, archs). Without either, the
+# CPU build is as before.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,9 +39,10 @@ case "$(uname -m)" in
 esac
 
 stamp_of() {
-  cat "$ROOT/tools/setup_env.sh" "$ROOT/requirements/runtime.txt" \
-      "$ROOT/requirements/tests.txt" "$ROOT/requirements/nodeps.txt" \
-      "$ROOT/setup.py" | sha256sum | cut -d' ' -f1
+  cat "$ROOT/tools/setup_env.sh" "$ROOT/tools/misc/cuda_env.py" \
+      "$ROOT/requirements/runtime.txt" "$ROOT/requirements/tests.txt" \
+      "$ROOT/requirements/nodeps.txt" "$ROOT/setup.py" \
+    | sha256sum | cut -d' ' -f1
 }
 STAMP=$VENV/.se_plugin_setup
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_of)" ] \
@@ -56,17 +64,23 @@ log "installing pinned requirements"
 "${PIP[@]}" --no-deps -r "$ROOT/requirements/nodeps.txt"
 
 # mmcv with its compiled ops: reuse the cached wheel or build it once.
-if "$PY" -c "import mmcv, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'" 2>/dev/null; then
+# plan: `variant=KEY` and, for CUDA ops, FORCE_CUDA/CUDA_HOME/... exports.
+plan=$("$PY" "$ROOT/tools/misc/cuda_env.py" plan "$VENV")
+eval "$plan"
+installed="import mmcv, mmcv._ext; assert mmcv.__version__ == '$MMCV_VERSION'"
+if [ "${FORCE_CUDA:-}" = 1 ]; then
+  installed="$installed; import mmcv.ops
+assert mmcv.ops.get_compiling_cuda_version() != 'not available'"
+fi
+if "$PY" -c "$installed" 2>/dev/null; then
   log "mmcv $MMCV_VERSION with ops already installed"
 else
-  variant=$("$PY" -c "
-import platform, sys, torch
-cuda = 'cu' + torch.version.cuda.replace('.', '') if torch.cuda.is_available() else 'cpu'
-print(f'torch{torch.__version__.split(\"+\")[0]}-py{sys.version_info[0]}{sys.version_info[1]}-{cuda}-{platform.machine()}')")
   wheel_dir=$CACHE/mmcv-$MMCV_VERSION-$variant
   wheel=$(ls "$wheel_dir"/mmcv-*.whl 2>/dev/null | head -n1 || true)
   if [ -z "$wheel" ]; then
-    log "building mmcv $MMCV_VERSION with ops for $variant (25-30 minutes on 2 cores)"
+    took="25-30 minutes on 2 cores"
+    if [ "${FORCE_CUDA:-}" = 1 ]; then took="CUDA ops: hours on 2 cores"; fi
+    log "building mmcv $MMCV_VERSION with ops for $variant ($took)"
     build=$(mktemp -d)
     "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: \
       --no-build-isolation "mmcv==$MMCV_VERSION" -d "$build"
@@ -74,11 +88,6 @@ print(f'torch{torch.__version__.split(\"+\")[0]}-py{sys.version_info[0]}{sys.ver
     src=$build/mmcv-$MMCV_VERSION
     sed -i 's/-std=c++1[47]/-std=c++20/g' "$src/setup.py"
     export MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)}
-    if "$PY" -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
-      export FORCE_CUDA=1
-      export TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-$("$PY" -c "
-import torch; print('%d.%d' % torch.cuda.get_device_capability())")}
-    fi
     (cd "$src" && "$PY" -m pip wheel --disable-pip-version-check -q --no-deps \
       --no-build-isolation . -w "$build/wheel")
     mkdir -p "$wheel_dir"
