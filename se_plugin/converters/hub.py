@@ -33,6 +33,7 @@ from mmengine.dist import barrier, get_dist_info
 from mmengine.logging import print_log
 from mmengine.runner import CheckpointLoader
 
+from se_plugin.utils.checkpoint_errors import CheckpointError
 from .senet import ConversionError, convert, load_weights
 
 SCHEMES = ('timm://', 'mmpretrain://')
@@ -57,9 +58,14 @@ CONVENTIONS = ('style', 'caffe_pool', 'branch_relu', 'deep_stem', 'avg_down',
 HF_FILES = ('model.safetensors', 'pytorch_model.bin')
 
 
-class WeightsError(ValueError):
+class WeightsError(CheckpointError, ValueError):
     """A published name that cannot be resolved, fetched or verified; the
-    message says what to do."""
+    message names it and says what to do. A :class:`CheckpointError`, so
+    mmengine's checkpoint loader (wrapped by ``import se_plugin``) passes it
+    on as it is."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, 'published name')
 
 
 @dataclasses.dataclass(frozen=True)
