@@ -1,7 +1,6 @@
 """A checkpoint that does not load names the file and says why, in one
 line, through every mmengine path and the tools."""
 import importlib.util
-import logging
 import os
 import os.path as osp
 import sys
@@ -9,7 +8,6 @@ import sys
 import pytest
 import torch
 import torch.nn as nn
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModel, BaseModule
 from mmengine.runner import Runner, load_checkpoint
 
@@ -71,17 +69,6 @@ CASES = [
     ('code', 'refused by the weights-only loader: it needs posix.system, '
      r'which is not an allowed plain data type \(loading it would run code'),
 ]
-
-
-@pytest.fixture
-def log():
-    records = []
-    handler = logging.Handler()
-    handler.emit = lambda record: records.append(record.getMessage())
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 @pytest.mark.parametrize('kind,reason', CASES)

@@ -1,13 +1,11 @@
 """Bad annotation files fail naming the file, the entry and the reason, or
 are dropped on request with the log saying so (se_plugin.datasets)."""
 import json
-import logging
 import os.path as osp
 import random
 import re
 
 import pytest
-from mmengine.logging import MMLogger
 from mmengine.registry import init_default_scope
 
 from se_plugin import CocoDataset, ImageNet, Places365
@@ -15,18 +13,6 @@ from se_plugin.datasets.list_file import read_list_file
 from se_plugin.datasets.problems import BadAnnotationError
 
 CLASSES = ('square', 'disc', 'triangle')
-
-
-@pytest.fixture
-def log():
-    """The lines mmengine's current logger writes during the test."""
-    records = []
-    handler = logging.Handler()
-    handler.emit = lambda record: records.append(record.getMessage())
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    yield records
-    logger.removeHandler(handler)
 
 
 def valid_coco() -> dict:
