@@ -354,16 +354,11 @@ def _defaults(type_name: str) -> dict:
     return found
 
 
-def check_conventions(backbone: dict, name: str) -> None:
-    """Raise if a config's backbone differs from a published name's in
-    what the weights need: architecture and the conventions that shapes do
-    not show (stride placement, stem pool, SE widths).
-
-    Args:
-        backbone: The config's backbone dict.
-        name: A published name.
-    """
-    published = load_published(name)['meta']['model_cfg']['backbone']
+def differing_conventions(backbone: dict, published: dict) -> List[str]:
+    """``'key=ours (weights: theirs)'`` for each backbone argument where a
+    config's backbone dict differs from the one published weights were
+    converted for: architecture and the conventions that shapes do not show
+    (stride placement, stem pool, SE widths)."""
     defaults = _defaults(published['type'])
     ours = {**defaults, **backbone}
     theirs = {**defaults, **published}
@@ -381,6 +376,19 @@ def check_conventions(backbone: dict, name: str) -> None:
             a, b = {**se_defaults, **(a or {})}, {**se_defaults, **(b or {})}
         if a != b:
             differ.append(f'{key}={a!r} (weights: {b!r})')
+    return differ
+
+
+def check_conventions(backbone: dict, name: str) -> None:
+    """Raise if a config's backbone differs from a published name's in
+    what the weights need (:func:`differing_conventions`).
+
+    Args:
+        backbone: The config's backbone dict.
+        name: A published name.
+    """
+    published = load_published(name)['meta']['model_cfg']['backbone']
+    differ = differing_conventions(backbone, published)
     if differ:
         raise WeightsError(
             f'the config\'s backbone does not follow {name}\'s conventions: '
