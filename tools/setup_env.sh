@@ -21,6 +21,16 @@
 # none), the arch list (TORCH_CUDA_ARCH_LIST, else the GPUs', else every arch
 # torch ships), and the cache key (torch, CUDA, archs). Without either, the
 # CPU build is as before.
+#
+# SE_PLUGIN_DETECTRON2=1 (tools/run_tests.sh sets it) also installs Detectron2
+# 0.6 for se_plugin.detectron2. PyPI has no official Detectron2; this takes
+# the pb1-detectron2 0.6 sdist (the official v0.6 Python code without its C++
+# sources; pinned by sha256), applies tools/misc/pb1-detectron2-0.6.patch (no
+# extension when there are no C++ sources, install the model-zoo configs, a
+# `detectron2._C` stand-in that names what is missing, Pillow 10's BILINEAR)
+# and installs it as pure Python: torchvision's ROIAlign and NMS, no rotated
+# boxes, deformable convs or fast COCO evaluator. Users install the official
+# one from source (README, "Detectron2").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -28,6 +38,10 @@ VENV=$ROOT/.venv
 CACHE=${SE_PLUGIN_CACHE:-$HOME/.cache/se_plugin}
 PYTHON=${PYTHON:-python3.11}
 MMCV_VERSION=2.1.0
+DETECTRON2=${SE_PLUGIN_DETECTRON2:-0}
+D2_SDIST=pb1-detectron2-0.6.tar.gz
+D2_URL=https://files.pythonhosted.org/packages/60/26/48f5bbb7ee492696a21da23303daeecdfe3942c498a70d34108acf63b2bd/$D2_SDIST
+D2_SHA256=5d2e9e51e523ec72f6a31cca04b0a515492e9514b773a3d134cedc0677170b29
 PY=$VENV/bin/python
 PIP=("$PY" -m pip install --disable-pip-version-check -q)
 log() { echo "[setup_env] $*"; }
@@ -42,11 +56,16 @@ stamp_of() {
   cat "$ROOT/tools/setup_env.sh" "$ROOT/tools/misc/cuda_env.py" \
       "$ROOT/requirements/runtime.txt" "$ROOT/requirements/tests.txt" \
       "$ROOT/requirements/nodeps.txt" "$ROOT/setup.py" \
+      "$ROOT/requirements/detectron2.txt" \
+      "$ROOT/tools/misc/pb1-detectron2-0.6.patch" \
     | sha256sum | cut -d' ' -f1
+  echo "detectron2=$DETECTRON2"
 }
+CHECK="import mmcv._ext, mmdet, mmpretrain.models, se_plugin"
+if [ "$DETECTRON2" = 1 ]; then CHECK="$CHECK, se_plugin.detectron2"; fi
 STAMP=$VENV/.se_plugin_setup
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_of)" ] \
-    && "$PY" -c "import mmcv._ext, mmdet, mmpretrain.models, se_plugin" 2>/dev/null; then
+    && "$PY" -c "$CHECK" 2>/dev/null; then
   log "environment up to date: $VENV"
   exit 0
 fi
@@ -103,6 +122,30 @@ fi
 "$PY" -m pip uninstall -y -q transformers 2>/dev/null || true
 log "installing se_plugin (editable)"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
-"$PY" -c "import mmcv._ext, mmdet, mmpretrain.models, se_plugin"
+
+if [ "$DETECTRON2" = 1 ]; then
+  log "installing Detectron2 0.6: $D2_SDIST + tools/misc/pb1-detectron2-0.6.patch (pure Python)"
+  "${PIP[@]}" -r "$ROOT/requirements/detectron2.txt"
+  sdist=$CACHE/$D2_SDIST
+  if [ ! -f "$sdist" ] || ! echo "$D2_SHA256  $sdist" | sha256sum -c --quiet 2>/dev/null; then
+    mkdir -p "$CACHE"
+    # pip cannot fetch it (its metadata names a direct-URL extra): by URL.
+    "$PY" - "$D2_URL" "$sdist.part" <<'PY'
+import sys, urllib.request
+urllib.request.urlretrieve(sys.argv[1], sys.argv[2])
+PY
+    if ! echo "$D2_SHA256  $sdist.part" | sha256sum -c --quiet; then
+      echo "[setup_env] $D2_URL: sha256 is not $D2_SHA256" >&2; exit 1
+    fi
+    mv "$sdist.part" "$sdist"
+  fi
+  build=$(mktemp -d)
+  tar xzf "$sdist" -C "$build"
+  (cd "$build/pb1-detectron2-0.6" \
+    && git apply -p1 "$ROOT/tools/misc/pb1-detectron2-0.6.patch")
+  "${PIP[@]}" --no-deps --no-build-isolation "$build/pb1-detectron2-0.6"
+  rm -rf "$build"
+fi
+"$PY" -c "$CHECK"
 stamp_of > "$STAMP"
 log "done in $(( $(date +%s) - start ))s: $VENV"

@@ -71,7 +71,12 @@ def get_se_cfg(config_file: str = None, opts: Sequence[str] = ()) -> CfgNode:
             raise FileNotFoundError(f'config file {config_file} does not '
                                     'exist')
         cfg.merge_from_file(config_file, allow_unsafe=False)
-    cfg.merge_from_list(list(opts))
+    opts = list(opts)
+    if len(opts) % 2:
+        # yacs asserts it (a bare AssertionError).
+        raise ValueError(f'config options must be KEY VALUE pairs, got '
+                         f'{len(opts)} words: {opts}')
+    cfg.merge_from_list(opts)
     return cfg
 
 

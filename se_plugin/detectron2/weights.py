@@ -16,7 +16,7 @@ SE widths: what shapes do not show).
 import os
 import os.path as osp
 import re
-from typing import Dict
+from typing import Dict, List
 
 import torch
 import torch.hub
@@ -66,6 +66,24 @@ def detectron2_checkpoint(state_dict: Dict[str, torch.Tensor],
         'matching_heuristics': True,
         'se_plugin': dict(backbone=dict(backbone), source=source),
     }
+
+
+def config_options(backbone: dict) -> List[str]:
+    """``[KEY, VALUE, ...]`` a Detectron2 config needs (``merge_from_list``)
+    for an se_plugin backbone dict: the inverse of
+    :func:`~se_plugin.detectron2.backbone.se_trunk_cfg` on the keys
+    published weights differ in."""
+    groups = backbone.get('groups', 1)
+    opts = {
+        'MODEL.RESNETS.DEPTH': backbone['depth'],
+        'MODEL.RESNETS.NUM_GROUPS': groups,
+        'MODEL.RESNETS.WIDTH_PER_GROUP':
+        backbone.get('width_per_group', 4) if groups > 1 else 64,
+        'MODEL.RESNETS.STRIDE_IN_1X1': backbone.get('style') == 'caffe',
+        'MODEL.SE.RATIO': backbone.get('se_ratio', 16),
+        'MODEL.SE.CAFFE_POOL': bool(backbone.get('caffe_pool', False)),
+    }
+    return [str(x) for kv in opts.items() for x in kv]
 
 
 def save_atomic(obj, path: str) -> None:
