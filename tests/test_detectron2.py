@@ -192,19 +192,19 @@ def test_backbone_interface_freeze_and_options():
     (['MODEL.RESNETS.WIDTH_PER_GROUP', '32'], 'MODEL.RESNETS.WIDTH_PER_GROUP'),
 ])
 def test_bad_config_fields_are_named(opts, named):
-    with pytest.raises(ValueError, match=named.replace('.', r'\.')):
+    with pytest.raises(sd2.ConfigError, match=named.replace('.', r'\.')):
         detector(opts=opts)
 
 
 def test_config_loading_errors():
     with pytest.raises(FileNotFoundError, match='nowhere.yaml'):
         sd2.get_se_cfg('nowhere.yaml')
-    with pytest.raises(ValueError, match='KEY VALUE pairs'):
+    with pytest.raises(sd2.ConfigError, match='KEY VALUE pairs'):
         sd2.get_se_cfg(SE_R50, ['SEED'])
     from detectron2.config import get_cfg
     cfg = get_cfg()  # no add_se_config
     cfg.MODEL.BACKBONE.NAME = 'build_se_resnet_fpn_backbone'
-    with pytest.raises(KeyError, match='add_se_config'):
+    with pytest.raises(sd2.ConfigError, match='add_se_config'):
         build_model(cfg)
 
 
@@ -266,3 +266,17 @@ def test_train_evaluate_predict_on_demo_data(demo_root, tmp_path):
     assert len(instances) > 0
     assert instances.pred_classes.max() < 3
     assert instances.image_size == image.shape[:2]
+
+
+def test_a_project_config_inherits_ours_and_the_zoo(tmp_path):
+    (tmp_path / 'mine.yaml').write_text(
+        '_BASE_: "se_plugin://detectron2/faster_rcnn_se_R_101_FPN_2x.yaml"\n'
+        'MODEL:\n  ROI_HEADS:\n    NUM_CLASSES: 3\n')
+    cfg = sd2.get_se_cfg(str(tmp_path / 'mine.yaml'))
+    assert cfg.MODEL.ROI_HEADS.NUM_CLASSES == 3
+    assert cfg.MODEL.RESNETS.DEPTH == 101  # ours
+    assert cfg.SOLVER.MAX_ITER == 180000  # our base
+    assert cfg.MODEL.RPN.POST_NMS_TOPK_TRAIN == 1000  # the zoo's base
+    (tmp_path / 'bad.yaml').write_text('_BASE_: "se_plugin://nope.yaml"\n')
+    with pytest.raises(FileNotFoundError, match='se_plugin://nope.yaml'):
+        sd2.get_se_cfg(str(tmp_path / 'bad.yaml'))

@@ -74,6 +74,7 @@ def venv(tmp_path_factory):
 
 USER_SCRIPT = textwrap.dedent('''
     import json
+    import os
     import se_plugin
     from mmengine.config import Config
     from mmengine.registry import MODELS, init_default_scope
@@ -89,6 +90,8 @@ USER_SCRIPT = textwrap.dedent('''
     out['places'] = [cfg.model.backbone.type, cfg.model.backbone.depth,
                      cfg.model.head.num_classes,
                      cfg.train_dataloader.dataset.type]
+    out['d2'] = sorted(os.listdir(os.path.join(package_root(), 'configs',
+                                               'detectron2')))
     out['weights'] = sorted(m.weights for m in se_plugin.list_models(
         'seresnet50', with_weights=True))
     print(json.dumps(out))
@@ -110,6 +113,8 @@ def test_wheel_works_outside_the_checkout(venv):
     assert out['places'] == [
         'se_plugin.SEResNet', 152, 365, 'se_plugin.Places365'
     ]
+    # Detectron2 configs travel too (se_plugin:// bases resolve there).
+    assert 'faster_rcnn_se_R_50_FPN_2x.yaml' in out['d2']
     assert out['weights'] == [
         'mmpretrain://seresnet50_8xb32_in1k', 'timm://legacy_seresnet50.in1k',
         'timm://seresnet50.a1_in1k'

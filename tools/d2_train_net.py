@@ -24,8 +24,10 @@ from detectron2.engine import (DefaultTrainer, default_argument_parser,
                                default_setup, launch)
 from detectron2.evaluation import COCOEvaluator, verify_results
 
-from se_plugin.detectron2 import (SECheckpointer, check_input_conventions,
-                                  get_se_cfg, has_compiled_ops)
+from se_plugin.converters.hub import WeightsError
+from se_plugin.detectron2 import (ConfigError, SECheckpointer,
+                                  check_input_conventions, get_se_cfg,
+                                  has_compiled_ops)
 
 
 class Trainer(DefaultTrainer):
@@ -49,11 +51,6 @@ class Trainer(DefaultTrainer):
 
 def setup(args):
     for name, json_file, image_root in args.coco or ():
-        for path, what in ((json_file, 'annotation file'),
-                           (image_root, 'image folder')):
-            if not osp.exists(path):
-                raise FileNotFoundError(f'--coco {name}: {what} {path} '
-                                        'does not exist')
         register_coco_instances(name, {}, json_file, image_root)
     cfg = get_se_cfg(args.config_file, args.opts)
     check_input_conventions(cfg)
@@ -82,14 +79,27 @@ def parse_args(argv=None):
     parser.add_argument(
         '--coco', nargs=3, action='append', metavar=('NAME', 'JSON', 'IMAGES'),
         help='register a COCO-format dataset NAME (repeatable)')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.config_file and not osp.isfile(args.config_file):
+        parser.error(f'--config-file {args.config_file} does not exist')
+    for name, json_file, image_root in args.coco or ():
+        for path, what, exists in ((json_file, 'annotation file', osp.isfile),
+                                   (image_root, 'image folder', osp.isdir)):
+            if not exists(path):
+                parser.error(f'--coco {name}: {what} {path} does not exist')
+    return parser, args
 
 
 if __name__ == '__main__':
-    args = parse_args()
+    parser, args = parse_args()
     print('Command Line Args:', args)
-    # Spawned workers run main() -> setup(), which registers --coco in each
-    # (Detectron2's dataset catalog is per process).
-    launch(main, args.num_gpus, num_machines=args.num_machines,
-           machine_rank=args.machine_rank, dist_url=args.dist_url,
-           args=(args, ))
+    try:
+        # Spawned workers run main() -> setup(), which registers --coco in
+        # each (Detectron2's dataset catalog is per process).
+        launch(main, args.num_gpus, num_machines=args.num_machines,
+               machine_rank=args.machine_rank, dist_url=args.dist_url,
+               args=(args, ))
+    except (ConfigError, WeightsError) as e:
+        # The message names the config key or the weights and what is
+        # wrong; the trace through Detectron2's builders adds nothing.
+        parser.exit(1, f'{parser.prog}: error: {e}\n')

@@ -24,8 +24,8 @@ except ImportError as e:
         'install it from its source repository (README, "Detectron2"), or '
         'run SE_PLUGIN_DETECTRON2=1 tools/setup_env.sh') from e
 
-from .backbone import (SEResNetBackbone, build_se_resnet_backbone,  # noqa
-                       build_se_resnet_fpn_backbone,
+from .backbone import (ConfigError, SEResNetBackbone,  # noqa: E402
+                       build_se_resnet_backbone, build_se_resnet_fpn_backbone,
                        build_se_retinanet_resnet_fpn_backbone, se_trunk_cfg)
 from .config import CfgNode, add_se_config, get_se_cfg, has_compiled_ops
 from .weights import (SECheckpointer, check_input_conventions,
@@ -35,9 +35,10 @@ from .weights import (SECheckpointer, check_input_conventions,
 register_schemes()
 
 __all__ = [
-    'CfgNode', 'SECheckpointer', 'SEResNetBackbone', 'add_se_config',
-    'build_se_resnet_backbone', 'build_se_resnet_fpn_backbone',
-    'build_se_retinanet_resnet_fpn_backbone', 'check_input_conventions',
-    'detectron2_checkpoint', 'get_se_cfg', 'has_compiled_ops',
-    'published_checkpoint', 'register_schemes', 'se_trunk_cfg'
+    'CfgNode', 'ConfigError', 'SECheckpointer', 'SEResNetBackbone',
+    'add_se_config', 'build_se_resnet_backbone',
+    'build_se_resnet_fpn_backbone', 'build_se_retinanet_resnet_fpn_backbone',
+    'check_input_conventions', 'detectron2_checkpoint', 'get_se_cfg',
+    'has_compiled_ops', 'published_checkpoint', 'register_schemes',
+    'se_trunk_cfg'
 ]

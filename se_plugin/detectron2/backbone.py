@@ -23,6 +23,12 @@ from se_plugin.models.backbones.se_resnet import (SE_POSITIONS, SEResNet,
 from se_plugin.models.layers.se_layer import SELayer
 
 STAGES = ('res2', 'res3', 'res4', 'res5')
+
+
+class ConfigError(ValueError):
+    """A Detectron2 config field se_plugin cannot build; the message names
+    the field and what is allowed."""
+
 # Detectron2's MODEL.RESNETS.NORM -> the trunk's norm_cfg. 'FrozenBN' is built
 # as BN and converted by Detectron2's FrozenBatchNorm2d.
 NORMS = {
@@ -99,7 +105,7 @@ class SEResNetBackbone(Backbone):
 
 def _check(field: str, value, ok: bool, allowed: str) -> None:
     if not ok:
-        raise ValueError(f'{field} must be {allowed}, got {value!r}')
+        raise ConfigError(f'{field} must be {allowed}, got {value!r}')
 
 
 def se_trunk_cfg(cfg) -> dict:
@@ -109,9 +115,9 @@ def se_trunk_cfg(cfg) -> dict:
     error; options the trunk does not have (deformable convs, a stem
     output) are refused, not ignored."""
     if 'SE' not in cfg.MODEL:
-        raise KeyError('the Detectron2 config has no MODEL.SE: call '
-                       'se_plugin.detectron2.add_se_config(cfg) before '
-                       'merging a config that builds an SE backbone')
+        raise ConfigError('the Detectron2 config has no MODEL.SE: call '
+                          'se_plugin.detectron2.add_se_config(cfg) before '
+                          'merging a config that builds an SE backbone')
     res, se = cfg.MODEL.RESNETS, cfg.MODEL.SE
     depth = res.DEPTH
     arch = SEResNet.arch_settings
@@ -145,7 +151,7 @@ def se_trunk_cfg(cfg) -> dict:
         try:
             SELayer(8, ratio=2, **{key.lower(): se[key]})
         except ValueError as e:
-            raise ValueError(f'MODEL.SE.{key}: {e}') from None
+            raise ConfigError(f'MODEL.SE.{key}: {e}') from None
     block, _ = arch[depth]
     expansion = get_expansion(block)
     _check('MODEL.RESNETS.RES2_OUT_CHANNELS', res.RES2_OUT_CHANNELS,
@@ -204,7 +210,7 @@ def _trunk_backbone(cfg) -> SEResNetBackbone:
 
 def _check_input(input_shape: ShapeSpec) -> None:
     if input_shape.channels != 3:
-        raise ValueError('SE backbones take 3-channel images: '
+        raise ConfigError('SE backbones take 3-channel images: '
                          'MODEL.PIXEL_MEAN has '
                          f'{input_shape.channels} entries')
 

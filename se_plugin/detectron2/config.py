@@ -24,27 +24,45 @@ from typing import Sequence
 from detectron2.config import CfgNode as _CfgNode
 from detectron2.config import get_cfg
 
+from se_plugin.utils.mim import package_root
+from .backbone import ConfigError
+
 # `_BASE_: "model_zoo://Base-RCNN-FPN.yaml"` names a config of Detectron2's
-# model zoo (installed with Detectron2), as model_zoo.get_config_file does.
+# model zoo (installed with Detectron2), as model_zoo.get_config_file does;
+# `_BASE_: "se_plugin://detectron2/faster_rcnn_se_R_50_FPN_2x.yaml"` one of
+# se_plugin's configs/ (the checkout's, or the installed wheel's).
 ZOO = 'model_zoo://'
+OURS = 'se_plugin://'
 
 
 class CfgNode(_CfgNode):
-    """Detectron2's CfgNode whose ``_BASE_`` may also be ``model_zoo://NAME``.
+    """Detectron2's CfgNode whose ``_BASE_`` may also be ``model_zoo://NAME``
+    or ``se_plugin://NAME``, from any folder.
 
     fvcore resolves a relative ``_BASE_`` against the folder of the file
-    that names it, and knows no package data, so a zoo base reaches
-    :meth:`_open_cfg` as ``FOLDER/model_zoo://NAME`` (and a zoo config's own
+    that names it, and knows no package data, so such a base reaches
+    :meth:`_open_cfg` as ``FOLDER/model_zoo://NAME`` (and that config's own
     ``_BASE_: ../Base.yaml`` as ``FOLDER/model_zoo://SUB/../Base.yaml``);
-    this opens the zoo's file instead.
+    this opens the named package's file instead.
     """
 
     @classmethod
     def _open_cfg(cls, filename):
-        _, zoo, name = str(filename).partition(ZOO)
-        if zoo:
-            from detectron2 import model_zoo
-            filename = model_zoo.get_config_file(posixpath.normpath(name))
+        filename = str(filename)
+        # The scheme named last wins: a zoo base of one of ours arrives as
+        # FOLDER/se_plugin://SUB/model_zoo://NAME.
+        at, scheme = max((filename.rfind(s), s) for s in (ZOO, OURS))
+        if at >= 0:
+            name = posixpath.normpath(filename[at + len(scheme):])
+            if scheme == ZOO:
+                from detectron2 import model_zoo
+                filename = model_zoo.get_config_file(name)
+            else:
+                filename = osp.join(package_root(), 'configs', name)
+                if not osp.isfile(filename):
+                    raise FileNotFoundError(
+                        f'{OURS}{name}: no such config in {package_root()}'
+                        '/configs')
         return super()._open_cfg(filename)
 
 
@@ -74,7 +92,7 @@ def get_se_cfg(config_file: str = None, opts: Sequence[str] = ()) -> CfgNode:
     opts = list(opts)
     if len(opts) % 2:
         # yacs asserts it (a bare AssertionError).
-        raise ValueError(f'config options must be KEY VALUE pairs, got '
+        raise ConfigError(f'config options must be KEY VALUE pairs, got '
                          f'{len(opts)} words: {opts}')
     cfg.merge_from_list(opts)
     return cfg
