@@ -12,7 +12,6 @@ import runpy
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import timm
 import torch
@@ -133,6 +132,12 @@ def test_weights_need_an_se_backbone_and_every_tensor(tmp_path):
         osp.join(CONFIGS, 'faster_rcnn_R_50_FPN_2x.yaml'), CPU))
     with pytest.raises(hub.WeightsError, match='no SE backbone'):
         sd2.SECheckpointer(plain).load(path)
+    # Trainable BN: its step counters are not in the file, and need not be.
+    model = detector(opts=['MODEL.RESNETS.NORM', 'BN'])
+    sd2.SECheckpointer(model).load(path)
+    fc2 = torch.load(path)['model']['trunk.layer4.2.se.fc2.weight']
+    assert torch.equal(model.backbone.bottom_up.trunk.layer4[2].se.fc2.weight,
+                       fc2)
     # Conventions alike, one tensor short: Detectron2 would only log it.
     checkpoint = torch.load(path)
     del checkpoint['model']['trunk.layer3.1.se.fc1.weight']
@@ -176,6 +181,18 @@ def test_backbone_interface_freeze_and_options():
     assert trunk.output_shape()['res5'].stride == 16
     with torch.no_grad():
         assert trunk(x)['res5'].shape[-1] == 96 // 16
+    # RetinaNet's FPN, with GroupNorm in the trunk.
+    retina = build_backbone(sd2.get_se_cfg(SE_R50, [
+        'MODEL.BACKBONE.NAME', 'build_se_retinanet_resnet_fpn_backbone',
+        'MODEL.RESNETS.NORM', 'GN', 'MODEL.RESNETS.OUT_FEATURES',
+        '["res3", "res4", "res5"]', 'MODEL.FPN.IN_FEATURES',
+        '["res3", "res4", "res5"]'])).eval()
+    assert isinstance(retina.bottom_up.trunk.layer2[0].norm1,
+                      torch.nn.GroupNorm)
+    with torch.no_grad():
+        out = retina(torch.randn(1, 3, 128, 128))
+    assert {k: v.shape[-1] for k, v in out.items()} == {
+        'p3': 16, 'p4': 8, 'p5': 4, 'p6': 2, 'p7': 1}
 
 
 @pytest.mark.parametrize('opts, named', [

@@ -9,7 +9,7 @@ published weights as ``MODEL.WEIGHTS``.
         configs/detectron2/faster_rcnn_se_R_50_FPN_2x.yaml --num-gpus 8
     python tools/d2_train_net.py --config-file CONFIG --eval-only \\
         MODEL.WEIGHTS output/model_final.pth
-    # two machines: --num-machines 2 --machine-rank R --dist-url tcp://HOST:PORT
+    # 2 machines: --num-machines 2 --machine-rank R --dist-url tcp://HOST:PORT
 
 ``--coco NAME JSON IMAGES`` registers a COCO-format dataset (repeatable),
 for ``DATASETS.TRAIN (NAME,)`` / ``DATASETS.TEST``; Detectron2's built-in

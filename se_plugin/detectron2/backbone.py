@@ -57,6 +57,20 @@ class SEResNetBackbone(Backbone):
     Its weights sit under ``trunk.``, with the trunk's own names:
     a Detectron2 checkpoint of
     :func:`~se_plugin.detectron2.weights.detectron2_checkpoint` loads into it.
+
+    Example:
+        >>> from detectron2.modeling import build_backbone
+        >>> from se_plugin.detectron2 import get_se_cfg
+        >>> cfg = get_se_cfg(
+        ...     'configs/detectron2/faster_rcnn_se_R_50_FPN_2x.yaml',
+        ...     ['MODEL.BACKBONE.NAME', 'build_se_resnet_backbone'])
+        >>> backbone = build_backbone(cfg).eval()
+        >>> for name, out in backbone(torch.rand(1, 3, 224, 224)).items():
+        ...     print(name, tuple(out.shape))
+        res2 (1, 256, 56, 56)
+        res3 (1, 512, 28, 28)
+        res4 (1, 1024, 14, 14)
+        res5 (1, 2048, 7, 7)
     """
 
     def __init__(self, trunk: SEResNet, out_features: List[str],
@@ -157,6 +171,9 @@ def se_trunk_cfg(cfg) -> dict:
     _check('MODEL.RESNETS.RES2_OUT_CHANNELS', res.RES2_OUT_CHANNELS,
            res.RES2_OUT_CHANNELS % expansion == 0,
            f'a multiple of {expansion} for depth {depth}')
+    if expansion == 1:  # Detectron2's own rule for basic blocks
+        _check('MODEL.RESNETS.RES2_OUT_CHANNELS', res.RES2_OUT_CHANNELS,
+               res.RES2_OUT_CHANNELS == 64, f'64 for depth {depth}')
     groups, width = res.NUM_GROUPS, res.WIDTH_PER_GROUP
     base = res.RES2_OUT_CHANNELS // expansion
     kwargs = dict(

@@ -131,7 +131,7 @@ class PublishedWeightsHandler(PathHandler):
 
 def register_schemes() -> None:
     """Register :class:`PublishedWeightsHandler` with Detectron2's
-    ``PathManager`` (once: iopath refuses a second handler of a prefix)."""
+    ``PathManager``, once (iopath would replace it with a warning)."""
     if not any(isinstance(h, PublishedWeightsHandler)
                for h in PathManager._path_handlers.values()):
         PathManager.register_handler(PublishedWeightsHandler())
@@ -148,8 +148,10 @@ class SECheckpointer(DetectionCheckpointer):
             self._check_conventions(checkpoint)
         incompatible = super()._load_model(checkpoint)
         if ours:
+            # BN's step counters are not weights (Detectron2 drops them).
             missing = [k for k in incompatible.missing_keys
-                       if '.trunk.' in k or k.startswith('trunk.')]
+                       if ('.trunk.' in k or k.startswith('trunk.'))
+                       and not k.endswith('num_batches_tracked')]
             bad = missing + [k for k, *_ in incompatible.incorrect_shapes]
             if bad:
                 raise WeightsError(
