@@ -294,6 +294,7 @@ def test_a_project_config_inherits_ours_and_the_zoo(tmp_path):
     assert cfg.MODEL.RESNETS.DEPTH == 101  # ours
     assert cfg.SOLVER.MAX_ITER == 180000  # our base
     assert cfg.MODEL.RPN.POST_NMS_TOPK_TRAIN == 1000  # the zoo's base
-    (tmp_path / 'bad.yaml').write_text('_BASE_: "se_plugin://nope.yaml"\n')
-    with pytest.raises(FileNotFoundError, match='se_plugin://nope.yaml'):
-        sd2.get_se_cfg(str(tmp_path / 'bad.yaml'))
+    for scheme in ('se_plugin', 'model_zoo'):
+        (tmp_path / 'bad.yaml').write_text(f'_BASE_: "{scheme}://no.yaml"\n')
+        with pytest.raises(sd2.ConfigError, match=f'{scheme}://no.yaml'):
+            sd2.get_se_cfg(str(tmp_path / 'bad.yaml'))

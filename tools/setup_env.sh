@@ -59,8 +59,9 @@ stamp_of() {
       "$ROOT/requirements/detectron2.txt" \
       "$ROOT/tools/misc/pb1-detectron2-0.6.patch" \
     | sha256sum | cut -d' ' -f1
-  echo "detectron2=$DETECTRON2"
 }
+# Up to date: the stamp matches and this imports (with SE_PLUGIN_DETECTRON2=1,
+# Detectron2 too; without, one already installed is left as it is).
 CHECK="import mmcv._ext, mmdet, mmpretrain.models, se_plugin"
 if [ "$DETECTRON2" = 1 ]; then CHECK="$CHECK, se_plugin.detectron2"; fi
 STAMP=$VENV/.se_plugin_setup

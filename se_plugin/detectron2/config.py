@@ -21,6 +21,7 @@ import os.path as osp
 import posixpath
 from typing import Sequence
 
+from detectron2 import model_zoo
 from detectron2.config import CfgNode as _CfgNode
 from detectron2.config import get_cfg
 
@@ -55,14 +56,18 @@ class CfgNode(_CfgNode):
         if at >= 0:
             name = posixpath.normpath(filename[at + len(scheme):])
             if scheme == ZOO:
-                from detectron2 import model_zoo
-                filename = model_zoo.get_config_file(name)
+                try:
+                    filename = model_zoo.get_config_file(name)
+                except RuntimeError:  # "... not available in Model Zoo!"
+                    raise ConfigError(
+                        f'_BASE_ {ZOO}{name}: no such config in the '
+                        'installed Detectron2\'s model zoo') from None
             else:
                 filename = osp.join(package_root(), 'configs', name)
                 if not osp.isfile(filename):
-                    raise FileNotFoundError(
-                        f'{OURS}{name}: no such config in {package_root()}'
-                        '/configs')
+                    raise ConfigError(
+                        f'_BASE_ {OURS}{name}: no such config in '
+                        f'{osp.join(package_root(), "configs")}')
         return super()._open_cfg(filename)
 
 
