@@ -54,6 +54,10 @@ def parse_args():
     if args.out and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out {args.out}: predictions are dumped to a .pkl or '
                      '.pickle file; the metrics json is --out-metrics')
+    if not is_published(args.checkpoint) and not os.path.isfile(
+            args.checkpoint):
+        parser.error(f'checkpoint: {args.checkpoint} is neither a file nor a '
+                     'published name (timm://..., mmpretrain://...)')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -99,10 +103,6 @@ def trigger_visualization(cfg, show_dir: str) -> None:
 def main():
     args = parse_args()
     published = is_published(args.checkpoint)
-    if not published and not os.path.isfile(args.checkpoint):
-        raise FileNotFoundError(
-            f'checkpoint: {args.checkpoint} is neither a file nor a '
-            'published name (timm://..., mmpretrain://...)')
     cfg = load_config(args.config, args)
     if published:  # resolves, fetches and checks it before the run starts
         check_conventions(cfg.model.backbone, args.checkpoint)
