@@ -9,8 +9,9 @@ key                  meaning                                    default
 ``STAGES``           which of res2..res5 get SE blocks           all True
 ``POSITION``         'standard', 'pre', 'post', 'identity',      'standard'
                      '3x3' (Fig. 5, Tables 14-15)
-``SQUEEZE``          'avg' or 'max' (Table 11)                   'avg'
-``GATE``             'sigmoid', 'relu' or 'tanh' (Table 12)      'sigmoid'
+``SQUEEZE``          'avg', 'max', 'none' (Table 11)             'avg'
+``GATE``             'sigmoid', 'tanh', 'relu', 'hsigmoid'       'sigmoid'
+                     (Table 12)
 ``CAFFE_POOL``       ceil-mode stem pool of the Caffe release    False
 ===================  =========================================  ==========
 
