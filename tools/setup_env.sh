@@ -25,7 +25,7 @@
 # SE_PLUGIN_DETECTRON2=1 (tools/run_tests.sh sets it) also installs Detectron2
 # 0.6 for se_plugin.detectron2. PyPI has no official Detectron2; this takes
 # the pb1-detectron2 0.6 sdist (the official v0.6 Python code without its C++
-# sources; pinned by sha256), applies tools/misc/pb1-detectron2-0.6.patch (no
+# sources; pinned by sha256), applies requirements/pb1-detectron2-0.6.patch (no
 # extension when there are no C++ sources, install the model-zoo configs, a
 # `detectron2._C` stand-in that names what is missing, Pillow 10's BILINEAR)
 # and installs it as pure Python: torchvision's ROIAlign and NMS, no rotated
@@ -57,7 +57,7 @@ stamp_of() {
       "$ROOT/requirements/runtime.txt" "$ROOT/requirements/tests.txt" \
       "$ROOT/requirements/nodeps.txt" "$ROOT/setup.py" \
       "$ROOT/requirements/detectron2.txt" \
-      "$ROOT/tools/misc/pb1-detectron2-0.6.patch" \
+      "$ROOT/requirements/pb1-detectron2-0.6.patch" \
     | sha256sum | cut -d' ' -f1
 }
 # Up to date: the stamp matches and this imports (with SE_PLUGIN_DETECTRON2=1,
@@ -125,7 +125,7 @@ log "installing se_plugin (editable)"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
 
 if [ "$DETECTRON2" = 1 ]; then
-  log "installing Detectron2 0.6: $D2_SDIST + tools/misc/pb1-detectron2-0.6.patch (pure Python)"
+  log "installing Detectron2 0.6: $D2_SDIST + requirements/pb1-detectron2-0.6.patch (pure Python)"
   "${PIP[@]}" -r "$ROOT/requirements/detectron2.txt"
   sdist=$CACHE/$D2_SDIST
   if [ ! -f "$sdist" ] || ! echo "$D2_SHA256  $sdist" | sha256sum -c --quiet 2>/dev/null; then
@@ -143,7 +143,7 @@ PY
   build=$(mktemp -d)
   tar xzf "$sdist" -C "$build"
   (cd "$build/pb1-detectron2-0.6" \
-    && git apply -p1 "$ROOT/tools/misc/pb1-detectron2-0.6.patch")
+    && git apply -p1 "$ROOT/requirements/pb1-detectron2-0.6.patch")
   "${PIP[@]}" --no-deps --no-build-isolation "$build/pb1-detectron2-0.6"
   rm -rf "$build"
 fi
