@@ -230,7 +230,7 @@ def test_wrong_hash_truncated_file_and_empty_cache(caches):
     assert 'hf download timm/seresnet50.a2_in1k model.safetensors' in message
 
 
-def test_conventions_are_checked(caches, monkeypatch):
+def test_conventions_are_checked(caches, monkeypatch, capsys):
     data = torch_bytes(timm.create_model('legacy_seresnet50').state_dict())
     seed_url(publish_timm(monkeypatch, 'legacy_seresnet50.in1k', data), data)
     paper = Config.fromfile(osp.join(
@@ -246,9 +246,13 @@ def test_conventions_are_checked(caches, monkeypatch):
     monkeypatch.setattr(sys, 'argv', argv)
     with pytest.raises(hub.WeightsError, match='caffe_pool'):
         runpy.run_path(osp.join(REPO, 'tools/test.py'), run_name='__main__')
+    # Neither a file nor a name: a usage error (exit 2, one line).
     monkeypatch.setattr(sys, 'argv', argv[:2] + ['nowhere.pth'])
-    with pytest.raises(FileNotFoundError, match='nowhere.pth is neither'):
+    with pytest.raises(SystemExit) as exit_:
         runpy.run_path(osp.join(REPO, 'tools/test.py'), run_name='__main__')
+    assert exit_.value.code == 2
+    assert 'nowhere.pth is neither a file nor a published name' in \
+        capsys.readouterr().err
 
 
 def test_demo_config_loads_no_weights(monkeypatch):
