@@ -124,7 +124,11 @@ fi
 log "installing se_plugin (editable)"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$ROOT"
 
-if [ "$DETECTRON2" = 1 ]; then
+if [ "$DETECTRON2" = 1 ] \
+    && "$PY" -c "import importlib.metadata as m; m.version('detectron2')" 2>/dev/null; then
+  # An official Detectron2 (built from source) is never replaced.
+  log "using the installed official Detectron2"
+elif [ "$DETECTRON2" = 1 ]; then
   log "installing Detectron2 0.6: $D2_SDIST + requirements/pb1-detectron2-0.6.patch (pure Python)"
   "${PIP[@]}" -r "$ROOT/requirements/detectron2.txt"
   sdist=$CACHE/$D2_SDIST
