@@ -132,7 +132,7 @@ def test_weights_need_an_se_backbone_and_every_tensor(tmp_path):
         osp.join(CONFIGS, 'faster_rcnn_R_50_FPN_2x.yaml'), CPU))
     with pytest.raises(hub.WeightsError, match='no SE backbone'):
         sd2.SECheckpointer(plain).load(path)
-    # Trainable BN: its step counters are not in the file, and need not be.
+    # Trainable BN: the file has no step counters, and needs none.
     model = detector(opts=['MODEL.RESNETS.NORM', 'BN'])
     sd2.SECheckpointer(model).load(path)
     fc2 = torch.load(path)['model']['trunk.layer4.2.se.fc2.weight']
@@ -176,6 +176,9 @@ def test_backbone_interface_freeze_and_options():
         '[False, True, True, True]', 'MODEL.BACKBONE.NAME',
         'build_se_resnet_backbone', 'MODEL.RESNETS.NORM', 'BN'])).eval()
     assert type(trunk.trunk).__name__ == 'SEResNeXt'
+    # The trunk's own init (Detectron2 never calls init_weights): the last
+    # BN of each block starts at zero (zero_init_residual).
+    assert not trunk.trunk.layer1[0].norm3.weight.any()
     assert trunk.trunk.layer1[0].se is None and trunk.trunk.layer2[0].se
     assert trunk.trunk.layer1[0].conv2.groups == 32
     assert trunk.output_shape()['res5'].stride == 16

@@ -20,6 +20,7 @@ from mmpretrain.models.backbones.resnet import get_expansion
 
 from se_plugin.models.backbones.se_resnet import (SE_POSITIONS, SEResNet,
                                                   SEResNeXt)
+from se_plugin.registry import MODELS
 from se_plugin.models.layers.se_layer import SELayer
 
 STAGES = ('res2', 'res3', 'res4', 'res5')
@@ -193,20 +194,19 @@ def se_trunk_cfg(cfg) -> dict:
     if groups == 1:
         _check('MODEL.RESNETS.WIDTH_PER_GROUP', width, width == base,
                f'{base} (RES2_OUT_CHANNELS / {expansion}) with NUM_GROUPS 1')
-        kwargs['type'] = 'SEResNet'
+        kwargs['type'] = 'se_plugin.SEResNet'
     else:
         _check('MODEL.RESNETS.DEPTH', depth, depth in SEResNeXt.arch_settings,
                f'one of {tuple(sorted(SEResNeXt.arch_settings))} with '
                f'NUM_GROUPS > 1')
-        kwargs.update(type='SEResNeXt', groups=groups, width_per_group=width)
+        kwargs.update(type='se_plugin.SEResNeXt', groups=groups,
+                      width_per_group=width)
     return kwargs
 
 
 def _trunk_backbone(cfg) -> SEResNetBackbone:
     trunk_cfg = se_trunk_cfg(cfg)
-    kwargs = dict(trunk_cfg)
-    trunk = {'SEResNet': SEResNet, 'SEResNeXt': SEResNeXt}[kwargs.pop('type')]
-    trunk = trunk(**kwargs)
+    trunk = MODELS.build(trunk_cfg)
     # The trunk's init_cfg (Kaiming convs, zero-init last BN of each block):
     # Detectron2 never calls mmengine's init_weights itself. mmengine logs
     # each tensor's init at INFO when it has no log file (Detectron2 logs

@@ -18,6 +18,7 @@ import os.path as osp
 import re
 from typing import Dict, List
 
+import numpy as np
 import torch
 import torch.hub
 from detectron2.checkpoint import DetectionCheckpointer
@@ -148,10 +149,9 @@ class SECheckpointer(DetectionCheckpointer):
             self._check_conventions(checkpoint)
         incompatible = super()._load_model(checkpoint)
         if ours:
-            # BN's step counters are not weights (Detectron2 drops them).
+            # (torch's BatchNorm fills in a missing step counter itself.)
             missing = [k for k in incompatible.missing_keys
-                       if ('.trunk.' in k or k.startswith('trunk.'))
-                       and not k.endswith('num_batches_tracked')]
+                       if '.trunk.' in k or k.startswith('trunk.')]
             bad = missing + [k for k, *_ in incompatible.incorrect_shapes]
             if bad:
                 raise WeightsError(
@@ -198,12 +198,11 @@ def check_input_conventions(cfg) -> None:
         return
     have = dict(FORMAT=cfg.INPUT.FORMAT, PIXEL_MEAN=cfg.MODEL.PIXEL_MEAN,
                 PIXEL_STD=cfg.MODEL.PIXEL_STD)
-    wrong = [
-        key for key, value in PUBLISHED_INPUT.items()
-        if (have[key] != value if key == 'FORMAT' else
-            len(have[key]) != 3 or any(abs(a - b) > 1e-3
-                                       for a, b in zip(have[key], value)))
-    ]
+    wrong = [key for key in ('PIXEL_MEAN', 'PIXEL_STD')
+             if len(have[key]) != 3 or not np.allclose(
+                 have[key], PUBLISHED_INPUT[key], atol=1e-3)]
+    if have['FORMAT'] != 'RGB':
+        wrong.insert(0, 'FORMAT')
     if wrong:
         fix = ' '.join(
             f'{"INPUT" if k == "FORMAT" else "MODEL"}.{k} '
