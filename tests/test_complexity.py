@@ -10,6 +10,7 @@ from mmengine.registry import MODELS, init_default_scope
 from se_plugin.analysis.classifier import classifier
 from se_plugin.analysis.complexity import (PAPER_ROWS, count_macs, count_params,
                                         format_row, measure_row)
+from se_plugin.converters.hub import differing_conventions
 
 README = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                   'README.md')
@@ -84,6 +85,33 @@ def test_paper_row(row, measured):
         exact, ours_gflops = OURS[row.name]
         assert round(params * 1e6) == exact
         assert round(gflops, 3) == ours_gflops
+
+
+# Table 2's rows and the paper-recipe configs (configs/imagenet/
+# NAME_8xb128-paper_in1k.py) that train them.
+TABLE2_CONFIGS = {
+    'ResNet-50': 'resnet50', 'ResNet-101': 'resnet101',
+    'ResNet-152': 'resnet152', 'ResNeXt-50': 'resnext50-32x4d',
+    'ResNeXt-101': 'resnext101-32x4d', 'VGG-16': 'vgg16bn',
+    'BN-Inception': 'bninception',
+    'Inception-ResNet-v2': 'inception-resnet-v2',
+}
+
+
+@pytest.mark.parametrize('row', [r for r in PAPER_ROWS
+                                 if r.table == 'Table 2'],
+                         ids=lambda r: r.name)
+def test_paper_recipe_config_builds_the_counted_model(row):
+    """Each Table 2 row's paper-recipe config has the row's backbone in
+    every argument the counts and the released weights depend on (the
+    SE-ResNeXt configs once strode in the 1x1: 3.78 GFLOPs, not 4.25)."""
+    plain = row.name[3:] if row.name.startswith('SE-') else row.name
+    name = ('se' if plain != row.name else '') + TABLE2_CONFIGS[plain]
+    config = Config.fromfile(osp.join(
+        osp.dirname(README), f'configs/imagenet/{name}_8xb128-paper_in1k.py'))
+    counted = row.model['backbone']
+    assert differing_conventions(config.model.backbone, counted) == []
+    assert config.model.backbone.type == counted['type']
 
 
 def test_inception_resnet_v2_counts_as_the_released_network():

@@ -72,6 +72,39 @@ def test_paper_numbers_sit_on_the_paper_recipes():
     assert 'Results' not in by_name['seresnet50_8xb32_in1k']
 
 
+PUBLISHED = sorted((m['Weights'], config)
+                   for config, models in metafile_models().items()
+                   for m in models if 'Weights' in m)
+
+
+@pytest.mark.parametrize('name, config', PUBLISHED,
+                         ids=[n for n, _ in PUBLISHED])
+def test_published_weights_fit_the_config_they_are_indexed_with(
+        name, config):
+    """``tools/test.py CONFIG NAME`` for each indexed pair passes the
+    convention check (hub.check_conventions), which compares the config's
+    backbone with the one the converter infers from the publisher's file:
+    here the publisher's own model, with random weights (the converter reads
+    names and shapes)."""
+    import timm
+    import torch
+    from mmpretrain import get_model
+
+    from se_plugin.converters import hub, senet
+    pub = hub.resolve(name)
+    if pub.source == 'mmpretrain':
+        state = get_model(name.split('://')[1]).state_dict()
+    else:
+        with torch.device('meta'):
+            state = timm.create_model(
+                name.split('://')[1].split('.')[0]).state_dict()
+    state = {k: v for k, v in state.items()
+             if not k.endswith('num_batches_tracked')}
+    published = senet.infer_backbone(state, pub.source)
+    backbone = Config.fromfile(osp.join(ROOT, config)).model.backbone
+    assert hub.differing_conventions(backbone, published) == []
+
+
 def test_mmpretrain_weights_carry_mmpretrain_accuracy():
     from mmpretrain.apis import ModelHub
     infos = se_plugin.list_models('mmpretrain', with_weights=True)

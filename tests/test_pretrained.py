@@ -233,16 +233,20 @@ def test_wrong_hash_truncated_file_and_empty_cache(caches):
 def test_conventions_are_checked(caches, monkeypatch, capsys):
     data = torch_bytes(timm.create_model('legacy_seresnet50').state_dict())
     seed_url(publish_timm(monkeypatch, 'legacy_seresnet50.in1k', data), data)
+    # The paper recipe is the Caffe release's architecture; mmpretrain's
+    # zoo recipe (pytorch style, padded stem pool) is not.
     paper = Config.fromfile(osp.join(
         REPO, 'configs/imagenet/seresnet50_8xb128-paper_in1k.py'))
+    hub.check_conventions(paper.model.backbone,
+                          'timm://legacy_seresnet50.in1k')
+    zoo = osp.join(REPO, 'configs/imagenet/seresnet50_8xb32_in1k.py')
     with pytest.raises(hub.WeightsError,
-                       match=r'caffe_pool=False \(weights: True\)'):
-        hub.check_conventions(paper.model.backbone,
+                       match=r'caffe_pool=False \(weights: True\), '
+                       r"style='pytorch' \(weights: 'caffe'\)"):
+        hub.check_conventions(Config.fromfile(zoo).model.backbone,
                               'timm://legacy_seresnet50.in1k')
     # tools/test.py checks before it builds anything.
-    argv = ['tools/test.py', osp.join(
-        REPO, 'configs/imagenet/seresnet50_8xb128-paper_in1k.py'),
-        'timm://legacy_seresnet50.in1k']
+    argv = ['tools/test.py', zoo, 'timm://legacy_seresnet50.in1k']
     monkeypatch.setattr(sys, 'argv', argv)
     with pytest.raises(hub.WeightsError, match='caffe_pool'):
         runpy.run_path(osp.join(REPO, 'tools/test.py'), run_name='__main__')

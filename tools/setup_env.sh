@@ -45,6 +45,19 @@ D2_SHA256=5d2e9e51e523ec72f6a31cca04b0a515492e9514b773a3d134cedc0677170b29
 PY=$VENV/bin/python
 PIP=("$PY" -m pip install --disable-pip-version-check -q)
 log() { echo "[setup_env] $*"; }
+# need_space DIR GIB WHAT: fail before pip does (pip's "No space left on
+# device" comes after gigabytes of work and names neither the folder nor the
+# size needed).
+need_space() {
+  mkdir -p "$1"
+  local free_kib
+  free_kib=$(df -Pk "$1" | awk 'NR == 2 {print $4}')
+  if [ "$free_kib" -lt $(( $2 * 1024 * 1024 )) ]; then
+    echo "[setup_env] not enough disk space for $3: needs about $2 GiB free" \
+      "on the file system of $1, which has $(( free_kib / 1024 )) MiB free" >&2
+    exit 1
+  fi
+}
 
 case "$(uname -m)" in
   x86_64) TORCH=(torch==2.14.1 torchvision==0.29.1) ;;
@@ -72,6 +85,10 @@ if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_of)" ] \
 fi
 
 start=$(date +%s)
+# A new .venv holds about 6.3 GiB (torch's CUDA build 5.5 of them).
+if ! "$PY" -c "import torch" 2>/dev/null; then
+  need_space "$ROOT" 7 "a new $VENV"
+fi
 if [ ! -x "$PY" ]; then
   log "creating $VENV"
   "$PYTHON" -m venv "$VENV"
@@ -102,6 +119,7 @@ else
     if [ "${FORCE_CUDA:-}" = 1 ]; then took="CUDA ops: hours on 2 cores"; fi
     log "building mmcv $MMCV_VERSION with ops for $variant ($took)"
     build=$(mktemp -d)
+    need_space "$build" 2 "mmcv's build"
     "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: \
       --no-build-isolation "mmcv==$MMCV_VERSION" -d "$build"
     tar xzf "$build/mmcv-$MMCV_VERSION.tar.gz" -C "$build"

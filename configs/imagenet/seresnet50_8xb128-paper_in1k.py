@@ -11,5 +11,8 @@ _base_ = [
     '../_base_/default_runtime.py',
 ]
 
-# The paper's released models put the stride on the first 1x1 conv.
-model = dict(backbone=dict(style='caffe', zero_init_residual=False))
+# The paper's released (Caffe) SE-ResNets: stride on the first 1x1 conv and
+# Caffe's stem max-pool (ceil mode, no padding; the same 56x56 at 224, so
+# the same FLOPs), so timm://legacy_seresnet*.in1k loads into this config.
+model = dict(
+    backbone=dict(style='caffe', caffe_pool=True, zero_init_residual=False))

@@ -108,8 +108,10 @@ def _backbone(type_: str, channels: int = 2048, num_classes: int = 1000,
 
 def _resnet(depth: int) -> Callable[[dict], dict]:
     # The paper's counts use the released models' layout: stride on the
-    # first 1x1 conv (style='caffe'); pytorch style costs 4.095 GFLOPs.
-    return _backbone('se_plugin.SEResNet', depth=depth, style='caffe')
+    # first 1x1 conv (style='caffe'; pytorch style costs 4.095 GFLOPs) and
+    # Caffe's stem pool (the same 56x56 at 224, so the same counts).
+    return _backbone('se_plugin.SEResNet', depth=depth, style='caffe',
+                     caffe_pool=True)
 
 
 def _r50(**se_options) -> dict:
@@ -117,9 +119,10 @@ def _r50(**se_options) -> dict:
 
 
 def _resnext(depth: int) -> Callable[[dict], dict]:
-    # ResNeXt's release puts the stride on the 3x3 conv (pytorch style).
+    # The released SE-ResNeXts, like ResNeXt's release, put the stride on
+    # the 3x3 conv (pytorch style).
     return _backbone('se_plugin.SEResNeXt', depth=depth, groups=32,
-                     width_per_group=4)
+                     width_per_group=4, style='pytorch', caffe_pool=True)
 
 
 def _cifar(type_: str, channels: int, **kwargs) -> Callable[[dict], dict]:
