@@ -118,8 +118,8 @@ else
     took="25-30 minutes on 2 cores"
     if [ "${FORCE_CUDA:-}" = 1 ]; then took="CUDA ops: hours on 2 cores"; fi
     log "building mmcv $MMCV_VERSION with ops for $variant ($took)"
+    need_space "${TMPDIR:-/tmp}" 2 "mmcv's build"
     build=$(mktemp -d)
-    need_space "$build" 2 "mmcv's build"
     "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: \
       --no-build-isolation "mmcv==$MMCV_VERSION" -d "$build"
     tar xzf "$build/mmcv-$MMCV_VERSION.tar.gz" -C "$build"
