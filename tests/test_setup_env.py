@@ -1,6 +1,7 @@
 """tools/misc/cuda_env.py: the CUDA decisions of tools/setup_env.sh (arch
 list, wheel-cache key, driver and nvcc checks). The build itself never runs:
-the CLI is run with a fake nvcc, which only prints a version and its archs."""
+the CLI is run with a fake nvcc, which only prints a version and its archs.
+Also setup_env.sh's disk-space check, with a fake df."""
 import importlib.util
 import os
 import os.path as osp
@@ -264,3 +265,29 @@ def test_link_cudart_only_when_the_toolkit_lacks_it(tmp_path):
     assert cuda_env.link_cudart(str(tmp_path / 'cuda'), str(venv)) is None
     with pytest.raises(cuda_env.CudaSetupError, match='no libcudart.so'):
         cuda_env.link_cudart(str(tmp_path / 'none'), str(tmp_path / 'none'))
+
+
+def test_setup_stops_first_when_the_disk_is_short(tmp_path):
+    """A new .venv on a file system with too little space: setup_env.sh
+    stops before it creates anything, naming the folder and the sizes (pip
+    would fail gigabytes later with 'No space left on device')."""
+    root = tmp_path / 'checkout'
+    (root / 'tools').mkdir(parents=True)
+    script = root / 'tools' / 'setup_env.sh'
+    script.write_text(open(osp.join(REPO, 'tools', 'setup_env.sh')).read())
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    df = bin_dir / 'df'  # 3 GiB free, as POSIX df -Pk prints it
+    df.write_text('#!/bin/sh\necho "Filesystem 1024-blocks Used Available '
+                  'Capacity Mounted on"\necho "/dev/x 9999999 0 3145728 1% /"\n')
+    df.chmod(0o755)
+    # PYTHON=false: were the check skipped, making the venv fails at once.
+    env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}',
+               PYTHON='false')
+    result = subprocess.run(['bash', str(script)], capture_output=True,
+                            text=True, env=env)
+    assert result.returncode == 1
+    assert (f'not enough disk space for a new {root}/.venv: needs about 7 '
+            f'GiB free on the file system of {root}, which has 3072 MiB '
+            'free') in result.stderr
+    assert not (root / '.venv').exists()
