@@ -26,6 +26,7 @@ from detectron2.modeling import build_backbone, build_model  # noqa: E402
 import se_plugin.detectron2 as sd2  # noqa: E402
 from se_plugin import SEResNet  # noqa: E402
 from se_plugin.converters import hub  # noqa: E402
+from se_plugin.testing.demo_data import DET_CLASSES  # noqa: E402
 from test_pretrained import (publish_timm, randomise, seed_url,  # noqa: E402
                              torch_bytes)
 
@@ -269,6 +270,10 @@ def test_train_evaluate_predict_on_demo_data(demo_root, tmp_path):
                        'OUTPUT_DIR', 'train', cwd=tmp_path)
     assert 'build_se_resnet_fpn_backbone' in open(
         tmp_path / 'train/config.yaml').read()
+    # --coco registers the class names (Detectron2 logs their histogram;
+    # the fixture's numpy aliases once made it skip that silently).
+    assert f'Distribution of instances among all {len(DET_CLASSES)} ' \
+        'categories' in out
     losses = [json.loads(line)['total_loss'] for line in open(
         tmp_path / 'train/metrics.json') if 'total_loss' in line]
     assert len(losses) == 3 and losses[-1] < losses[0], out[-2000:]

@@ -27,8 +27,9 @@
 # the pb1-detectron2 0.6 sdist (the official v0.6 Python code without its C++
 # sources; pinned by sha256), applies requirements/pb1-detectron2-0.6.patch (no
 # extension when there are no C++ sources, install the model-zoo configs, a
-# `detectron2._C` stand-in that names what is missing, Pillow 10's BILINEAR)
-# and installs it as pure Python: torchvision's ROIAlign and NMS, no rotated
+# `detectron2._C` stand-in that names what is missing, Pillow 10's BILINEAR,
+# builtins for numpy's removed np.bool/np.int/np.float/np.str) and installs it
+# as pure Python: torchvision's ROIAlign and NMS, no rotated
 # boxes, deformable convs or fast COCO evaluator. Users install the official
 # one from source (README, "Detectron2").
 set -euo pipefail
