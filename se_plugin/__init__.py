@@ -10,16 +10,15 @@ lets configs inherit ours from any directory (``_base_ =
 checkpoint load that fails say in one line which file and why
 (:mod:`se_plugin.utils.checkpoint_errors`).
 """
+from .apis import get_model
+from .converters.hub import register_schemes
 from .datasets import CocoDataset, ImageNet, Places365
 from .engine import RNGStateHook
 from .evaluation import ValLoss
-from .models import (SEVGG, DropoutLinearClsHead, SEBNInception,
-                     SECifarResNet, SEInceptionResNetV2, SELayer,
-                     SEMobileNetV1, SENet154, SEResNet, SEResNeXt,
-                     SEShuffleNetV1, SEWideResNet)
-from .apis import get_model
-from .converters.hub import register_schemes
 from .model_index import ModelInfo, list_models
+from .models import (SEVGG, DropoutLinearClsHead, SEBNInception, SECifarResNet,
+                     SEInceptionResNetV2, SELayer, SEMobileNetV1, SENet154,
+                     SEResNet, SEResNeXt, SEShuffleNetV1, SEWideResNet)
 from .utils.checkpoint import allow_mmengine_checkpoints
 from .utils.checkpoint_errors import explain_mmengine_checkpoint_errors
 from .utils.mim import register_config_scheme

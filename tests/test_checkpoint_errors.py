@@ -158,7 +158,7 @@ def test_train_resume_missing_file_is_one_line(tmp_path, monkeypatch):
 
 
 def test_test_tool_logs_the_line_then_raises(tmp_path, monkeypatch,
-                                            capsys):
+                                             capsys):
     """tools/test.py with a truncated checkpoint: the runner's log shows
     the line (before the traceback) and it is the error's message."""
     root = make_imagenet(str(tmp_path / 'imagenet'), per_class=(1, 1),

@@ -8,8 +8,9 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 from se_plugin.analysis.classifier import classifier
-from se_plugin.analysis.complexity import (PAPER_ROWS, count_macs, count_params,
-                                        format_row, measure_row)
+from se_plugin.analysis.complexity import (PAPER_ROWS, count_macs,
+                                           count_params, format_row,
+                                           measure_row)
 from se_plugin.converters.hub import differing_conventions
 
 README = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),

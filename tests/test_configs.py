@@ -111,7 +111,8 @@ def se_twin(path):
     faster_rcnn_r50_2x -> faster_rcnn_se_r50_2x."""
     folder, name = osp.split(path)
     if name.startswith('faster_rcnn_r'):
-        return osp.join(folder, name.replace('faster_rcnn_r', 'faster_rcnn_se_r'))
+        return osp.join(folder,
+                        name.replace('faster_rcnn_r', 'faster_rcnn_se_r'))
     return osp.join(folder, 'se' + name)
 
 

@@ -23,7 +23,6 @@ from se_plugin.analysis.excitation import (ExcitationRecorder, block_names,
                                            sample_channels, select_indices,
                                            stage_ends)
 from se_plugin.analysis.excitation_plots import plot_across_classes
-
 from helpers import constant_gate, se_layers
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

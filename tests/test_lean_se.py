@@ -11,7 +11,6 @@ from mmcv.cnn.bricks import DropPath
 from se_plugin import SELayer, SENet154, SEResNet, SEResNeXt
 from se_plugin.analysis.memory import saved_tensor_bytes
 from se_plugin.models.layers import lean_tail, lean_tail_applies
-
 from helpers import randomize_bn, se_layers
 
 pytestmark = pytest.mark.usefixtures('one_thread')

@@ -10,7 +10,6 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from se_plugin import DropoutLinearClsHead, SELayer
 from se_plugin.registry import MODELS
-
 from helpers import se_layers
 
 # name: (tiny build arguments, input size, stages, outputs, max frozen).

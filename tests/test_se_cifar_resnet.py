@@ -13,10 +13,9 @@ from mmengine.runner import Runner
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from mmpretrain.datasets import CIFAR10, CIFAR100
 
-from se_plugin.models.backbones import SECifarResNet, SEWideResNet
 from se_plugin.analysis.classifier import classifier
 from se_plugin.analysis.complexity import count_params
-
+from se_plugin.models.backbones import SECifarResNet, SEWideResNet
 from helpers import se_layers
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))

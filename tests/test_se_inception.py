@@ -5,10 +5,9 @@ import torch.nn as nn
 from mmengine.registry import init_default_scope
 
 import se_plugin.models.backbones.se_inception as se_inception
+from se_plugin.analysis.complexity import count_params
 from se_plugin.models.backbones import SEBNInception
 from se_plugin.models.backbones.se_inception import MODULES, InceptionModule
-from se_plugin.analysis.complexity import count_params
-
 from helpers import (check_frozen, check_with_cp, constant_gate, randomize_bn,
                      se_layers)
 
@@ -23,7 +22,6 @@ def test_build_through_the_mmdet_registry():
     assert type(model) is SEBNInception
     assert all(se.squeeze_channels == se.in_channels // 8
                for se in se_layers(model))
-
 
 
 @pytest.fixture(scope='module')

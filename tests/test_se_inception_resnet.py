@@ -10,10 +10,9 @@ import torch.nn as nn
 from mmengine.registry import init_default_scope
 from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 
+from se_plugin.analysis.classifier import classifier
 from se_plugin.models.backbones.se_inception_resnet import (
     MIN_INPUT_SIZE, InceptionResNetBlock, SEInceptionResNetV2)
-from se_plugin.analysis.classifier import classifier
-
 from helpers import randomize_bn, se_layers
 
 ONE = (1, 1, 1)
@@ -40,7 +39,8 @@ def timm_small():
     (dict(num_blocks=(1, 1.5, 1)), 'num_blocks'),
     # Five feature taps, three stages (the rest: tests/test_models.py).
     (dict(out_indices=(5, )), r'out_indices must be ints in range\(5\)'),
-    (dict(frozen_stages=4), r'frozen_stages must be an int from -1 \(none\) to 3'),
+    (dict(frozen_stages=4),
+     r'frozen_stages must be an int from -1 \(none\) to 3'),
 ])
 def test_bad_arguments_raise_naming_the_field(kwargs, field):
     with pytest.raises(ValueError, match=f'^{field}'):

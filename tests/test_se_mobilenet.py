@@ -6,9 +6,8 @@ from mmcv.cnn import DepthwiseSeparableConvModule
 from mmengine.registry import MODELS, init_default_scope
 
 from se_plugin import SELayer
-from se_plugin.models.backbones import SEMobileNetV1
 from se_plugin.analysis.classifier import classifier
-
+from se_plugin.models.backbones import SEMobileNetV1
 from helpers import constant_gate, randomize_bn, se_layers
 
 VGG11_CHANNELS = (64, 128, 256, 512, 512)

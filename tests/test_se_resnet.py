@@ -8,7 +8,6 @@ from mmpretrain.models.backbones.resnet import Bottleneck
 
 import se_plugin.models.backbones.se_resnet as se_resnet
 from se_plugin import SELayer, SEResNet, SEResNeXt
-
 from helpers import randomize_bn, se_layers
 
 # Tiny widths keep every test fast: stem 8, first stage 8 x 4 = 32 channels.

@@ -9,11 +9,11 @@ from mmpretrain.models.backbones import ShuffleNetV1
 from mmpretrain.models.utils import channel_shuffle
 
 import se_plugin.models.backbones.se_shufflenet as se_shufflenet
-from se_plugin.models.backbones import SEShuffleNetV1
 from se_plugin.analysis.complexity import count_params
+from se_plugin.models.backbones import SEShuffleNetV1
+from helpers import (check_frozen, check_with_cp, constant_gate, randomize_bn,
+                     se_layers)
 
-from helpers import check_frozen, check_with_cp, constant_gate, randomize_bn
-from helpers import se_layers
 
 # The arguments every backbone takes: tests/test_models.py.
 @pytest.mark.parametrize('kwargs,field', [
@@ -108,8 +108,6 @@ def test_shufflenet_exact_counts():
     widths = [216] + [240] * 3 + [240] + [480] * 7 + [480] + [960] * 3
     assert count_params(ours) - plain == sum(
         2 * c * (c // 16) + c + c // 16 for c in widths)
-
-
 
 
 @pytest.mark.parametrize('scope', ['mmpretrain', 'mmdet'])

@@ -8,7 +8,6 @@ from mmpretrain.models.backbones import VGG
 
 from se_plugin import SELayer
 from se_plugin.models.backbones import SEVGG
-
 from helpers import constant_gate, randomize_bn, se_layers
 
 VGG11_CHANNELS = (64, 128, 256, 512, 512)
@@ -22,8 +21,6 @@ pytestmark = pytest.mark.usefixtures('one_thread')
 def vgg_stage(model, i):
     start, end = model.range_sub_modules[i]
     return list(model.features[start:end])
-
-
 
 
 # The arguments every backbone takes: tests/test_models.py.

@@ -3,7 +3,6 @@ import pytest
 import torch
 
 from se_plugin import SENet154
-
 from helpers import se_layers
 
 

@@ -279,7 +279,8 @@ def test_setup_stops_first_when_the_disk_is_short(tmp_path):
     bin_dir.mkdir()
     df = bin_dir / 'df'  # 3 GiB free, as POSIX df -Pk prints it
     df.write_text('#!/bin/sh\necho "Filesystem 1024-blocks Used Available '
-                  'Capacity Mounted on"\necho "/dev/x 9999999 0 3145728 1% /"\n')
+                  'Capacity Mounted on"\n'
+                  'echo "/dev/x 9999999 0 3145728 1% /"\n')
     df.chmod(0o755)
     # PYTHON=false: were the check skipped, making the venv fails at once.
     env = dict(os.environ, PATH=f'{bin_dir}:{os.environ["PATH"]}',

@@ -73,7 +73,7 @@ def test_train_evaluate_and_reload(config, metric, demo_root, tmp_path):
     train(config, tmp_path / 'w', demo_root, *options)
     val = [r for r in logged(tmp_path / 'w') if metric in r][-1]
     reloaded = evaluate(config, tmp_path / 'w' / 'epoch_1.pth',
-                            demo_root, tmp_path / 't' / 'metrics.json')
+                        demo_root, tmp_path / 't' / 'metrics.json')
     assert reloaded[metric] == val[metric]
     if metric.startswith('accuracy'):
         assert 0 <= val[metric] <= 100 and 'accuracy/top2' in reloaded
@@ -115,5 +115,5 @@ def test_dist_train_two_processes_on_cpu(demo_root, tmp_path):
     assert 'GPU number: 2' in out  # mmengine's name for the world size
     assert "dist_cfg: {'backend': 'gloo'}" in out
     metrics = evaluate(IMAGENET, tmp_path / 'w' / 'epoch_1.pth',
-                           demo_root, tmp_path / 't' / 'metrics.json')
+                       demo_root, tmp_path / 't' / 'metrics.json')
     assert 0 <= metrics['accuracy/top1'] <= 100

@@ -16,8 +16,8 @@ import torch.nn as nn
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from se_plugin.models.layers.se_layer import SELayer
 from se_plugin.analysis.classifier import classifier
+from se_plugin.models.layers.se_layer import SELayer
 
 _SUMS = {
     torch.ops.aten.add.Tensor, torch.ops.aten.add_.Tensor,

@@ -74,7 +74,8 @@ def detect_source(state: Dict[str, torch.Tensor]) -> str:
         f'start {sorted(state)[:4]}); pass --source one of {SOURCES}')
 
 
-_SE = re.compile(r'\.(se|se_module|se_layer)\.(fc1|fc2|conv1|conv2)(\.conv)?\.')
+_SE = re.compile(
+    r'\.(se|se_module|se_layer)\.(fc1|fc2|conv1|conv2)(\.conv)?\.')
 
 
 def _stem_names(source: str, deep_stem: bool) -> tuple:
@@ -118,14 +119,16 @@ def infer_backbone(state: Dict[str, torch.Tensor], source: str) -> dict:
     bottleneck = 'layer1.0.conv3.weight' in state
     if (blocks, bottleneck) not in DEPTHS:
         raise ConversionError(
-            f'{blocks} blocks per stage ({"bottleneck" if bottleneck else "basic"}'
-            f') is none of the known depths {sorted(set(DEPTHS.values()))}')
-    conv1, conv2 = state['layer1.0.conv1.weight'], state['layer1.0.conv2.weight']
+            f'{blocks} blocks per stage '
+            f'({"bottleneck" if bottleneck else "basic"}) is none of the '
+            f'known depths {sorted(set(DEPTHS.values()))}')
+    conv1 = state['layer1.0.conv1.weight']
+    conv2 = state['layer1.0.conv2.weight']
     groups = conv1.shape[0] // conv2.shape[1]
     # SENet-154: the first 1x1 conv is half as wide as the 3x3 conv.
     senet154 = bottleneck and conv1.shape[0] * 2 == conv2.shape[0]
-    deep_stem = any(k in state for k in ('conv1.0.weight', 'layer0.conv3.weight',
-                                         'stem.0.conv.weight'))
+    deep_stem = any(k in state for k in (
+        'conv1.0.weight', 'layer0.conv3.weight', 'stem.0.conv.weight'))
     # timm 'd' models: avg-pool shortcut, so index 1 of the shortcut is a conv.
     shortcut = state.get('layer2.0.downsample.1.weight')
     avg_down = shortcut is not None and shortcut.dim() == 4

@@ -20,8 +20,8 @@ from mmpretrain.models.backbones.resnet import get_expansion
 
 from se_plugin.models.backbones.se_resnet import (SE_POSITIONS, SEResNet,
                                                   SEResNeXt)
-from se_plugin.registry import MODELS
 from se_plugin.models.layers.se_layer import SELayer
+from se_plugin.registry import MODELS
 
 STAGES = ('res2', 'res3', 'res4', 'res5')
 
@@ -29,6 +29,7 @@ STAGES = ('res2', 'res3', 'res4', 'res5')
 class ConfigError(ValueError):
     """A Detectron2 config field se_plugin cannot build; the message names
     the field and what is allowed."""
+
 
 # Detectron2's MODEL.RESNETS.NORM -> the trunk's norm_cfg. 'FrozenBN' is built
 # as BN and converted by Detectron2's FrozenBatchNorm2d.
@@ -228,8 +229,8 @@ def _trunk_backbone(cfg) -> SEResNetBackbone:
 def _check_input(input_shape: ShapeSpec) -> None:
     if input_shape.channels != 3:
         raise ConfigError('SE backbones take 3-channel images: '
-                         'MODEL.PIXEL_MEAN has '
-                         f'{input_shape.channels} entries')
+                          'MODEL.PIXEL_MEAN has '
+                          f'{input_shape.channels} entries')
 
 
 @BACKBONE_REGISTRY.register()

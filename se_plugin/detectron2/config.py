@@ -99,7 +99,7 @@ def get_se_cfg(config_file: str = None, opts: Sequence[str] = ()) -> CfgNode:
     if len(opts) % 2:
         # yacs asserts it (a bare AssertionError).
         raise ConfigError(f'config options must be KEY VALUE pairs, got '
-                         f'{len(opts)} words: {opts}')
+                          f'{len(opts)} words: {opts}')
     cfg.merge_from_list(opts)
     return cfg
 

@@ -16,10 +16,12 @@ checkpoints then works, and every other file still loads weights-only.
 """
 import numpy as np
 import torch
+
 try:
     from numpy._core import multiarray  # numpy >= 2 (a shim on 1.26)
 except ImportError:
     from numpy.core import multiarray
+
 from mmengine.logging import HistoryBuffer
 
 

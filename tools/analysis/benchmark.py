@@ -19,9 +19,9 @@ on the ``meta`` device (no compute, deterministic) for each model and its
 plain twin, SE-ResNeXt-50 and SENet-154 included, and the zoo members
 without the lean tail (CIFAR ResNets, WRN, Inception-ResNet-v2); with
 ``--rss``, the peak resident memory of a fresh process running one training
-step on the CPU (noisy). ``--detector``: Faster R-CNN SE-R50 against its R50 twin at the
-demo's size (configs/demo/faster_rcnn_se_r50_2x_demo.py): saved bytes and
-seconds per training iteration.
+step on the CPU (noisy). ``--detector``: Faster R-CNN SE-R50 against its R50
+twin at the demo's size (configs/demo/faster_rcnn_se_r50_2x_demo.py): saved
+bytes and seconds per training iteration.
 """
 import argparse
 import multiprocessing
@@ -34,8 +34,9 @@ import torch
 import torch.nn as nn
 from mmpretrain.models import ResNet, SEResNet
 
-from se_plugin import SENet154, SEResNeXt
+from se_plugin import SENet154
 from se_plugin import SEResNet as OurSEResNet
+from se_plugin import SEResNeXt
 from se_plugin.analysis.memory import peak_rss_bytes, saved_tensor_bytes
 
 DETECTOR_CONFIG = 'configs/demo/faster_rcnn_se_r50_2x_demo.py'
@@ -167,7 +168,8 @@ def interleaved(steps: Dict[str, Callable], args) -> Dict[str, List[float]]:
 
 def bench(batch: int, args) -> Dict[str, List[float]]:
     """Per-round seconds of ``'<model> infer'`` and ``'<model> train'``."""
-    fmt = torch.channels_last if args.channels_last else torch.contiguous_format
+    fmt = (torch.channels_last
+           if args.channels_last else torch.contiguous_format)
     x = torch.randn(batch, 3, 224, 224, device=args.device).to(
         memory_format=fmt)
     steps = {}

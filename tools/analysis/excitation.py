@@ -36,8 +36,8 @@ from mmengine.runner import Runner, load_checkpoint
 from mmengine.utils import ProgressBar
 
 import se_plugin  # noqa: F401  (registries, safe checkpoint loading)
-from se_plugin.analysis.excitation import (collect_excitations,
-                                           select_indices, stage_ends)
+from se_plugin.analysis.excitation import (collect_excitations, select_indices,
+                                           stage_ends)
 from se_plugin.analysis.excitation_plots import (plot_across_classes,
                                                  plot_within_class, save)
 

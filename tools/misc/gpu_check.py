@@ -159,6 +159,7 @@ def amp_step(work_dir: str, data: str) -> str:
     """One AmpOptimWrapper training step of the demo detector on cuda."""
     from mmengine.config import Config, DictAction
     from mmengine.runner import Runner
+
     import se_plugin  # noqa: F401  (registries)
 
     cfg = Config.fromfile(osp.join(ROOT, CONFIG))

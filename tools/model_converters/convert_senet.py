@@ -21,10 +21,9 @@ import os.path as osp
 
 import torch
 
-from se_plugin.converters.hub import (WeightsError, is_published,
-                                      load_published)
-from se_plugin.converters.senet import (SOURCES, ConversionError,
-                                           config_text, convert, load_weights)
+from se_plugin.converters.hub import WeightsError, is_published, load_published
+from se_plugin.converters.senet import (SOURCES, ConversionError, config_text,
+                                        convert, load_weights)
 
 
 def main():

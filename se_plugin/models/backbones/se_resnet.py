@@ -182,7 +182,8 @@ class SEBackboneMixin:
         self.branch_relu = branch_relu
         super().__init__(depth=depth, **kwargs)
         if caffe_pool:
-            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, ceil_mode=True)
+            self.maxpool = nn.MaxPool2d(
+                kernel_size=3, stride=2, ceil_mode=True)
 
     @staticmethod
     def _check_stage_args(num_stages: int, kwargs: dict) -> None:

@@ -59,8 +59,12 @@ class SENet154(SEResNeXt):
 
     Example:
         >>> model = SENet154(out_indices=(0, 1, 2, 3)).eval()
-        >>> [tuple(o.shape) for o in model(torch.rand(1, 3, 224, 224))]
-        [(1, 256, 56, 56), (1, 512, 28, 28), (1, 1024, 14, 14), (1, 2048, 7, 7)]
+        >>> for out in model(torch.rand(1, 3, 224, 224)):
+        ...     print(tuple(out.shape))
+        (1, 256, 56, 56)
+        (1, 512, 28, 28)
+        (1, 1024, 14, 14)
+        (1, 2048, 7, 7)
     """
 
     arch_settings = {154: (SE154Bottleneck, (3, 8, 36, 3))}
