@@ -1,5 +1,5 @@
-"""se_plugin's model index: each config, its published weights, the
-paper's or the publisher's numbers, parameters and GFLOPs.
+"""se_plugin's model index: each config, its published weights with the
+publisher's numbers, parameters and GFLOPs.
 
 Read from ``model-index.yml`` and the ``configs/*/metafile.yml`` it imports
 (mmpretrain's format, written by tools/misc/make_model_index.py), with the
@@ -25,9 +25,11 @@ class ModelInfo(NamedTuple):
         weights: a checkpoint name such as ``'timm://legacy_seresnet50.in1k'``
             (None: no published weights).
         task, dataset: what ``metrics`` were measured on (None: no results).
-        metrics: the paper's numbers as printed (errors, %), or the
-            publisher's accuracy for published weights.
-        results_from: ``'paper, Table 2'``, or the publisher's table.
+        metrics: the publisher's accuracy of the published weights; empty
+            for a config without weights (the paper's numbers for it are
+            in its folder's README).
+        results_from: where ``metrics`` come from (the publisher's table
+            and protocol); None without weights.
         params: parameters in millions.
         gflops: multiply-adds in G at ``input_size`` (None for detectors).
         input_size: ``'HxW'`` the FLOPs are counted at.

@@ -62,14 +62,37 @@ def test_metafile_figures_are_what_the_complexity_tool_measures(config):
         assert meta['Input Size'] == 'x'.join(map(str, shape))
 
 
-def test_paper_numbers_sit_on_the_paper_recipes():
-    by_name = {m['Name']: m for ms in metafile_models().values() for m in ms}
-    assert by_name['seresnet50_8xb128-paper_in1k']['Results'][0][
-        'Metrics'] == {'Top 1 Error': 23.29, 'Top 5 Error': 6.62}
-    assert by_name['faster_rcnn_se_r50_2x']['Results'][0]['Metrics'] == {
-        'box AP': 40.4, 'AP50': 61.0}
-    # mmpretrain's zoo recipe: the paper did not run it, so no paper numbers
-    assert 'Results' not in by_name['seresnet50_8xb32_in1k']
+def test_results_belong_to_checkpoints():
+    """A Results entry is a checkpoint's figure with its source; a config
+    nobody here trained has none (the paper's numbers are in its folder's
+    README)."""
+    models = [m for ms in metafile_models().values() for m in ms]
+    with_results = [m for m in models if 'Results' in m]
+    assert with_results, 'no published weights indexed'
+    for model in models:
+        assert ('Results' in model) == ('Weights' in model), model['Name']
+    for model in with_results:
+        assert model['Metadata']['Results From'], model['Name']
+        assert 'paper' not in model['Metadata']['Results From']
+
+
+def test_every_folder_readme_lists_its_configs_and_weights():
+    """Each metafile's collection points to its folder's README, and that
+    README has a row linking every config of the folder and names every
+    indexed checkpoint."""
+    index = yaml.safe_load(open(osp.join(ROOT, 'model-index.yml')))
+    for path in index['Import']:
+        meta = yaml.safe_load(open(osp.join(ROOT, path)))
+        collection, = meta['Collections']
+        readme_path = collection['README']
+        assert readme_path == osp.join(osp.dirname(path), 'README.md')
+        readme = open(osp.join(ROOT, readme_path), encoding='utf-8').read()
+        for model in meta['Models']:
+            link = osp.relpath(model['Config'], osp.dirname(readme_path))
+            assert f']({link})' in readme, (readme_path, model['Config'])
+            if 'Weights' in model:
+                assert model['Weights'] in readme, (readme_path,
+                                                    model['Weights'])
 
 
 PUBLISHED = sorted((m['Weights'], config)

@@ -2,15 +2,19 @@
 
     python tools/misc/make_model_index.py [--check]
 
-Each config gets a model entry with the paper's numbers as the paper prints
-them (errors, %), and each published checkpoint with a matching
-architecture an entry of its own, with the publisher's accuracy (mmpretrain's
-read from its installed model index; timm's from its results table, cited
-below) and its checkpoint name (``timm://...``, ``mmpretrain://...``).
-Parameters and FLOPs are measured here by se_plugin.analysis.complexity (the
-counter of tools/analysis/complexity.py: multiply-adds at the config's test
-crop), never typed; detectors get parameters only (their forward needs
-image metadata). ``--check`` measures again and fails if the files differ.
+Each config gets a model entry with its architecture and recipe, and no
+``Results``: nobody here trained it, so there is no checkpoint to give a
+figure for. Each published checkpoint with a matching architecture gets an
+entry of its own with its checkpoint name (``timm://...``,
+``mmpretrain://...``) and the publisher's accuracy (mmpretrain's read from
+its installed model index; timm's from its results table, cited below),
+with ``Results From`` naming the source. The paper's numbers for the
+configs are in each folder's README ("paper" column), which the metafile's
+collection points to. Parameters and FLOPs are measured here by
+se_plugin.analysis.complexity (the counter of tools/analysis/complexity.py:
+multiply-adds at the config's test crop), never typed; detectors get
+parameters only (their forward needs image metadata). ``--check`` measures
+again and fails if the files differ.
 """
 import argparse
 import glob
@@ -46,74 +50,6 @@ FOLDERS = {
     'places365': ('SENet-Places365', 'Scene Recognition', 'Places365',
                   'Places365-Standard'),
     '': ('SENet-COCO', 'Object Detection', 'COCO', 'COCO train2017'),
-}
-
-# config name -> (paper table, metrics as printed). Errors in %; Table 7
-# prints AP and AP@IoU=0.5.
-PAPER_RESULTS: Dict[str, Tuple[str, Dict[str, float]]] = {
-    **{
-        name: ('Table 2', {'Top 1 Error': top1, 'Top 5 Error': top5})
-        for name, top1, top5 in [
-            ('resnet50_8xb128-paper_in1k', 24.80, 7.48),
-            ('seresnet50_8xb128-paper_in1k', 23.29, 6.62),
-            ('resnet101_8xb128-paper_in1k', 23.17, 6.52),
-            ('seresnet101_8xb128-paper_in1k', 22.38, 6.07),
-            ('resnet152_8xb128-paper_in1k', 22.42, 6.34),
-            ('seresnet152_8xb128-paper_in1k', 21.57, 5.73),
-            ('resnext50-32x4d_8xb128-paper_in1k', 22.11, 5.90),
-            ('seresnext50-32x4d_8xb128-paper_in1k', 21.10, 5.49),
-            ('resnext101-32x4d_8xb128-paper_in1k', 21.18, 5.57),
-            ('seresnext101-32x4d_8xb128-paper_in1k', 20.70, 5.01),
-            ('vgg16bn_8xb128-paper_in1k', 27.02, 8.81),
-            ('sevgg16bn_8xb128-paper_in1k', 25.22, 7.70),
-            ('bninception_8xb128-paper_in1k', 25.38, 7.89),
-            ('sebninception_8xb128-paper_in1k', 24.23, 7.14),
-            ('inception-resnet-v2_8xb128-paper_in1k', 20.37, 5.21),
-            ('seinception-resnet-v2_8xb128-paper_in1k', 19.80, 4.79),
-        ]
-    },
-    **{
-        name: ('Table 3', {'Top 1 Error': top1, 'Top 5 Error': top5})
-        for name, top1, top5 in [
-            ('mobilenet-v1_8xb32-mobile_in1k', 28.4, 9.4),
-            ('semobilenet-v1_8xb32-mobile_in1k', 25.3, 7.7),
-            ('shufflenet-v1-1x-g3_8xb32-mobile_in1k', 32.6, 12.5),
-            ('seshufflenet-v1-1x-g3_8xb32-mobile_in1k', 31.0, 11.1),
-        ]
-    },
-    'senet154_8xb32_in1k': ('Table 8', {
-        'Top 1 Error': 18.68,
-        'Top 5 Error': 4.47
-    }),
-    **{
-        f'{name}_1xb128_cifar{classes}': (table, {'Top 1 Error': error})
-        for table, classes, rows in [
-            ('Table 4', 10, [('resnet110', 6.37), ('seresnet110', 5.21),
-                             ('resnet164', 5.46), ('seresnet164', 4.39),
-                             ('wrn16-8', 4.27), ('sewrn16-8', 3.88)]),
-            ('Table 5', 100, [('resnet110', 26.88), ('seresnet110', 23.85),
-                              ('resnet164', 24.33), ('seresnet164', 21.31),
-                              ('wrn16-8', 20.43), ('sewrn16-8', 19.14)]),
-        ] for name, error in rows
-    },
-    'resnet152_8xb32_places365': ('Table 6', {
-        'Top 1 Error': 41.15,
-        'Top 5 Error': 11.61
-    }),
-    'seresnet152_8xb32_places365': ('Table 6', {
-        'Top 1 Error': 40.37,
-        'Top 5 Error': 11.01
-    }),
-    'faster_rcnn_r50_2x': ('Table 7', {'box AP': 38.0, 'AP50': 57.9}),
-    'faster_rcnn_se_r50_2x': ('Table 7', {'box AP': 40.4, 'AP50': 61.0}),
-    'faster_rcnn_r101_2x': ('Table 7', {'box AP': 39.9, 'AP50': 60.1}),
-    'faster_rcnn_se_r101_2x': ('Table 7', {'box AP': 41.9, 'AP50': 62.7}),
-}
-PAPER_NOTES = {
-    'Table 4': 'original column for the plain models',
-    'Table 5': 'original column for the plain models',
-    'Table 6': 'trained on Places365-Challenge',
-    'Table 8': '224x224 centre crop',
 }
 
 # Published ImageNet weights with the config whose architecture they
@@ -203,17 +139,8 @@ def metafile(folder: str, measured: Dict[str, dict]) -> dict:
             },
             'Config': config,
         }
-        if name in PAPER_RESULTS:  # else: a recipe the paper did not run
-            table, metrics = PAPER_RESULTS[name]
-            note = PAPER_NOTES.get(table)
-            entry['Metadata']['Results From'] = (
-                f'paper, {table}' + (f' ({note})' if note else ''))
-            entry['Results'] = [{
-                'Task': task,
-                'Dataset': data,
-                'Metrics': metrics
-            }]
-            entry['Config'] = entry.pop('Config')  # keep Config last
+        # No Results: a Results entry is a checkpoint's figure, and this
+        # config has none (the paper's numbers: the folder's README).
         models.append(entry)
         for weights_name, config_name, weights, acc, protocol in WEIGHTS:
             if config_name != name:
@@ -255,6 +182,7 @@ def metafile(folder: str, measured: Dict[str, dict]) -> dict:
                 'Architecture': ['Squeeze-and-Excitation Block']
             },
             'Paper': PAPER,
+            'README': osp.join('configs', folder, 'README.md'),
         }],
         'Models': models,
     }
