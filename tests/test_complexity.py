@@ -13,8 +13,9 @@ from se_plugin.analysis.complexity import (PAPER_ROWS, count_macs,
                                            measure_row)
 from se_plugin.converters.hub import differing_conventions
 
-README = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
-                  'README.md')
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+# The complexity table lives with the ImageNet configs' results.
+README = osp.join(ROOT, 'configs', 'imagenet', 'README.md')
 
 STAGES = [(3, 256), (4, 512), (6, 1024), (3, 2048)]  # (N_s, C_s), ResNet-50
 
@@ -53,7 +54,8 @@ def measured():
 
 
 # Rows whose model the paper names but prints no figure for: our exact
-# parameter count and our GFLOPs (3 decimals), as the README lists them.
+# parameter count and our GFLOPs (3 decimals), as the complexity table
+# (configs/imagenet/README.md) lists them.
 # The CIFAR counts are also derived from the source papers' widths and
 # Eq. 5 in tests/test_se_cifar_resnet.py.
 OURS = {
@@ -71,8 +73,9 @@ OURS = {
 def test_paper_row(row, measured):
     """Params within 0.1M of the printed value (the tables round loosely:
     r=8 by Eq. 5 is 30.60M, printed 30.7); FLOPs, rounded as printed,
-    within one unit of the last printed digit (the README lists the rows
-    that are not exact, and why). Rows with nothing printed: ours."""
+    within one unit of the last printed digit (configs/imagenet/README.md
+    lists the rows that are not exact, and why). Rows with nothing
+    printed: ours."""
     params, gflops = measured[row.name]
     assert (row.params is not None or row.gflops is not None
             or row.name in OURS), f'{row.name}: nothing to check'
@@ -109,7 +112,7 @@ def test_paper_recipe_config_builds_the_counted_model(row):
     plain = row.name[3:] if row.name.startswith('SE-') else row.name
     name = ('se' if plain != row.name else '') + TABLE2_CONFIGS[plain]
     config = Config.fromfile(osp.join(
-        osp.dirname(README), f'configs/imagenet/{name}_8xb128-paper_in1k.py'))
+        ROOT, f'configs/imagenet/{name}_8xb128-paper_in1k.py'))
     counted = row.model['backbone']
     assert differing_conventions(config.model.backbone, counted) == []
     assert config.model.backbone.type == counted['type']
@@ -144,8 +147,8 @@ def test_se_and_residual_sums_counted_once_per_element():
 
 
 def test_readme_table_is_what_we_measure(measured):
-    """The README's complexity table is tools/analysis/complexity.py's
-    --markdown output, row for row."""
+    """The complexity table (configs/imagenet/README.md) is
+    tools/analysis/complexity.py's --markdown output, row for row."""
     readme = open(README, encoding='utf-8').read()
     for row in PAPER_ROWS:
         line = '| ' + ' | '.join(format_row(row, *measured[row.name])) + ' |'
@@ -157,7 +160,7 @@ def test_tool_counts_configs_at_their_test_size():
     (299 for Inception-ResNet-v2, 32 for CIFAR) unless --shape says."""
     import subprocess
     import sys
-    repo = osp.dirname(README)
+    repo = ROOT
     out = subprocess.run(
         [sys.executable, 'tools/analysis/complexity.py', '--no-paper',
          'configs/cifar/seresnet110_1xb128_cifar10.py',

@@ -156,7 +156,8 @@ def test_list_models():
     assert legacy.config == osp.join(
         package_root(), 'configs/imagenet/seresnet50_8xb128-paper_in1k.py')
     assert legacy.metrics['Top 1 Accuracy'] == 77.644
-    # the README's complexity table: SE-ResNet-50, caffe style, 224x224
+    # the complexity table (configs/imagenet/README.md): SE-ResNet-50,
+    # caffe style, 224x224
     assert round(legacy.params, 2) == 28.09
     assert round(legacy.gflops, 3) == 3.872
     names = [m.name for m in se_plugin.list_models('faster_rcnn_*')]

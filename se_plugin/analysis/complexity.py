@@ -90,7 +90,8 @@ class PaperRow(NamedTuple):
     gflops: Optional[float]  # as printed, in GFLOPs (569 MFLOPs: 0.569)
     shape: Tuple[int, int] = (224, 224)
     # Where the paper's FLOPs cannot be reproduced from its description:
-    # our count, rounded as printed (README, "Complexity against the paper").
+    # our count, rounded as printed (configs/imagenet/README.md, "Complexity
+    # against the paper").
     ours: Optional[float] = None
 
     @property
@@ -169,7 +170,8 @@ PAPER_ROWS: List[PaperRow] = [
             _backbone('se_plugin.SEInceptionResNetV2', 1536), 3,
             (None, 11.75, None, 11.76), shape=(299, 299),
             # The released network (TF-slim, timm) is 13.17 GMACs at 299;
-            # no variant of the described one gives 11.75 (README).
+            # no variant of the described one gives 11.75
+            # (configs/imagenet/README.md).
             ours=(13.17, 13.19)),
     *_twins('Table 3', 'MobileNet',
             _backbone('se_plugin.SEMobileNetV1', 1024), 5,
@@ -229,7 +231,7 @@ def measure_row(row: PaperRow) -> Tuple[float, float]:
 
 
 def format_row(row: PaperRow, params: float, gflops: float) -> tuple:
-    """A row of tools/analysis/complexity.py's table (and the README's):
+    """A row of tools/analysis/complexity.py's table (and configs/imagenet/README.md's):
     ours to one more digit than the paper prints, beside the paper's."""
     digits = 2 if row.gflops is None or row.gflops >= 1 else 3
 
