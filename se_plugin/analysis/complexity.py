@@ -231,8 +231,9 @@ def measure_row(row: PaperRow) -> Tuple[float, float]:
 
 
 def format_row(row: PaperRow, params: float, gflops: float) -> tuple:
-    """A row of tools/analysis/complexity.py's table (and configs/imagenet/README.md's):
-    ours to one more digit than the paper prints, beside the paper's."""
+    """A row of tools/analysis/complexity.py's table (and of the one in
+    configs/imagenet/README.md): ours to one more digit than the paper
+    prints, beside the paper's."""
     digits = 2 if row.gflops is None or row.gflops >= 1 else 3
 
     def paper(value, digits):
