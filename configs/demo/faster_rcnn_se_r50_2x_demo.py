@@ -77,5 +77,5 @@ default_hooks = dict(
     logger=dict(interval=2),
     checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
 
-# A fixed seed: the demo's mAP is the same from run to run on one machine.
+# A fixed seed (the figure still varies a little between runs: demo/README.md).
 randomness = dict(seed=0)
