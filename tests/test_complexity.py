@@ -107,8 +107,8 @@ TABLE2_CONFIGS = {
                          ids=lambda r: r.name)
 def test_paper_recipe_config_builds_the_counted_model(row):
     """Each Table 2 row's paper-recipe config has the row's backbone in
-    every argument the counts and the released weights depend on (the
-    SE-ResNeXt configs once strode in the 1x1: 3.78 GFLOPs, not 4.25)."""
+    every argument the counts and the released weights depend on (with
+    the stride in the 1x1, SE-ResNeXt-50 counts 3.78 GFLOPs, not 4.25)."""
     plain = row.name[3:] if row.name.startswith('SE-') else row.name
     name = ('se' if plain != row.name else '') + TABLE2_CONFIGS[plain]
     config = Config.fromfile(osp.join(

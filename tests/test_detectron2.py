@@ -271,7 +271,7 @@ def test_train_evaluate_predict_on_demo_data(demo_root, tmp_path):
     assert 'build_se_resnet_fpn_backbone' in open(
         tmp_path / 'train/config.yaml').read()
     # --coco registers the class names (Detectron2 logs their histogram;
-    # the fixture's numpy aliases once made it skip that silently).
+    # without the fixture's numpy-alias patch it is skipped silently).
     assert f'Distribution of instances among all {len(DET_CLASSES)} ' \
         'categories' in out
     losses = [json.loads(line)['total_loss'] for line in open(

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's first command: set up .venv/ (tools/setup_env.sh), then the
+# The README's demo: set up .venv/ (tools/setup_env.sh), then the
 # main job on embedded data: an SE-ResNet-50 Faster R-CNN trained with
 # tools/dist_train.sh (2 processes; CPU/gloo without GPUs) on COCO-format
 # shapes, evaluated with pycocotools before and after training.

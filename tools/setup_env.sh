@@ -31,7 +31,7 @@
 # builtins for numpy's removed np.bool/np.int/np.float/np.str) and installs it
 # as pure Python: torchvision's ROIAlign and NMS, no rotated
 # boxes, deformable convs or fast COCO evaluator. Users install the official
-# one from source (README, "Detectron2").
+# one from source (configs/detectron2/README.md, "Install").
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -21,7 +21,8 @@ try:
 except ImportError as e:
     raise ImportError(
         'se_plugin.detectron2 needs Detectron2, which is not installed: '
-        'install it from its source repository (README, "Detectron2"), or '
+        'install it from its source repository (configs/detectron2/README.md, '
+        '"Install"), or '
         'run SE_PLUGIN_DETECTRON2=1 tools/setup_env.sh') from e
 
 from .backbone import (ConfigError, SEResNetBackbone,  # noqa: E402

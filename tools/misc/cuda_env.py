@@ -300,7 +300,7 @@ def include_dirs(venv: str) -> List[str]:
     """Header folders of NVIDIA's wheels in ``venv``.
 
     torch's CUDA headers include cuBLAS/cuSPARSE/cuSOLVER ones
-    (ATen/cuda/CUDAContextLight.h) that a bare nvcc install (this machine's
+    (ATen/cuda/CUDAContextLight.h) that a bare nvcc install (a toolkit-only
     /usr/local/cuda, PyPI's nvcc) lacks; torch's own wheels carry them.
     """
     return sorted(glob.glob(osp.join(site_packages(venv), 'nvidia', '*',
