@@ -64,8 +64,8 @@ def test_metafile_figures_are_what_the_complexity_tool_measures(config):
 
 def test_results_belong_to_checkpoints():
     """A Results entry is a checkpoint's figure with its source; a config
-    nobody here trained has none (the paper's numbers are in its folder's
-    README)."""
+    this project has not trained has none (the paper's numbers are in its
+    folder's README)."""
     models = [m for ms in metafile_models().values() for m in ms]
     with_results = [m for m in models if 'Results' in m]
     assert with_results, 'no published weights indexed'

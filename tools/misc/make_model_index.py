@@ -3,8 +3,8 @@
     python tools/misc/make_model_index.py [--check]
 
 Each config gets a model entry with its architecture and recipe, and no
-``Results``: nobody here trained it, so there is no checkpoint to give a
-figure for. Each published checkpoint with a matching architecture gets an
+``Results``: this project has not trained it, so there is no checkpoint to
+give a figure for. Each published checkpoint with a matching architecture gets an
 entry of its own with its checkpoint name (``timm://...``,
 ``mmpretrain://...``) and the publisher's accuracy (mmpretrain's read from
 its installed model index; timm's from its results table, cited below),
