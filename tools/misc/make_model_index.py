@@ -4,8 +4,8 @@
 
 Each config gets a model entry with its architecture and recipe, and no
 ``Results``: this project has not trained it, so there is no checkpoint to
-give a figure for. Each published checkpoint with a matching architecture gets an
-entry of its own with its checkpoint name (``timm://...``,
+give a figure for. Each published checkpoint with a matching architecture
+gets an entry of its own with its checkpoint name (``timm://...``,
 ``mmpretrain://...``) and the publisher's accuracy (mmpretrain's read from
 its installed model index; timm's from its results table, cited below),
 with ``Results From`` naming the source. The paper's numbers for the
