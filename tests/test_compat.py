@@ -32,17 +32,27 @@ ANY_TOOL = "_base_ = __import__('se_plugin').config_path({!r})\n"
 
 
 @pytest.fixture
-def host(monkeypatch):
+def host():
     """The process as mmengine and torch have it, whatever ``setup()`` did
     before in this process; put back afterwards."""
-    for cls, name, entry in compat.HOST.values():
-        monkeypatch.setattr(cls, name, entry)
-    monkeypatch.setattr(compat, 'HOST', {})
-    monkeypatch.delitem(sys.modules, 'se_plugin.compat.enable',
-                        raising=False)
+    saved = dict(compat.HOST)
+    fixed = [(cls, name, cls.__dict__[name]) for cls, name, _ in saved.values()]
+    for cls, name, entry in saved.values():
+        setattr(cls, name, entry)
+    compat.HOST.clear()
+    enable = sys.modules.pop('se_plugin.compat.enable', None)
     allowed = torch.serialization.get_safe_globals()
     torch.serialization.clear_safe_globals()
     yield
+    for cls, name, entry in compat.HOST.values():  # what the test fixed
+        setattr(cls, name, entry)
+    for cls, name, entry in fixed:
+        setattr(cls, name, entry)
+    compat.HOST.clear()
+    compat.HOST.update(saved)
+    sys.modules.pop('se_plugin.compat.enable', None)
+    if enable is not None:
+        sys.modules['se_plugin.compat.enable'] = enable
     torch.serialization.clear_safe_globals()
     torch.serialization.add_safe_globals(allowed)
 
@@ -69,6 +79,8 @@ def tiny_runner(work_dir, max_epochs, **kwargs) -> Runner:
     return Runner(
         model=TinyModel(),
         work_dir=str(work_dir),
+        # mmengine names a run by the second it starts: one name per run.
+        experiment_name=f'{work_dir}-{max_epochs}'.replace('/', '_'),
         train_dataloader=dict(
             dataset=[dict(inputs=torch.rand(2)) for _ in range(4)],
             sampler=dict(type='DefaultSampler', shuffle=False),
@@ -196,7 +208,7 @@ def test_get_model_loads_our_checkpoints_without_setup(host, tmp_path):
     cfg.model.head.update(in_channels=64, num_classes=3)
     model = se_plugin.get_model(cfg)
     state = {'state_dict': model.state_dict(),
-             'message_hub': {'log_scalars': {'loss': HistoryBuffer([1.])}}}
+             'message_hub': {'log_scalars': {'loss': HistoryBuffer([1.], [1])}}}
     compat.resumable_checkpoints()  # HistoryBuffer pickled as our tools do
     torch.save(state, tmp_path / 'ours.pth')
     torch.serialization.clear_safe_globals()
@@ -216,7 +228,9 @@ def test_config_path_base_needs_no_fix(host, name, tmp_path):
     assert compat.enabled() == []
     ours = Config.fromfile(osp.join(REPO, 'configs', name))
     assert cfg.to_dict() == ours.to_dict()
-    assert '_scope_' not in cfg.model  # the base keeps its own scopes
+    # The base keeps the scopes it names (mmengine's pkg:: would add
+    # '_scope_': 'se_plugin').
+    assert cfg.model.get('_scope_') == ours.model.get('_scope_')
     # The same config as the se_plugin:: route of our tools.
     compat.se_plugin_bases()
     (tmp_path / 'scheme.py').write_text(f"_base_ = 'se_plugin::{name}'\n")
@@ -241,15 +255,27 @@ from mmengine.registry import MODELS
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
 mode, tmp, repo = sys.argv[1:4]
-if mode != 'plain':
+if mode == 'plain':
+    # Everything se_plugin imports (its hosts register their own classes
+    # and safe globals on import), but not se_plugin.
+    for name in json.load(open(os.path.join(tmp, 'modules.json'))):
+        try:
+            __import__(name)
+        except Exception:
+            pass
+else:
     import se_plugin
 if mode == 'setup':
     se_plugin.setup()
 
 
 def where(entry):
+    if isinstance(entry, tuple):
+        return [where(entry[0]), entry[1]]
     entry = getattr(entry, '__func__', entry)
-    return f'{entry.__module__}.{entry.__qualname__}'
+    code = getattr(entry, '__code__', None)  # functools.wraps copies names
+    return f'{entry.__module__}.{entry.__qualname__}' + (
+        f' in {code.co_filename}' if code else '')
 
 
 def failure(call):
@@ -273,21 +299,24 @@ out = dict(
     truncated=failure(lambda: load_checkpoint(nn.Linear(2, 1), cut)),
     se_plugin_base=failure(lambda: Config.fromfile(user)),
     config=Config.fromfile(config, import_custom_modules=False).to_dict(),
-    safe_globals=sorted(map(str, torch.serialization.get_safe_globals())),
+    safe_globals=sorted(
+        map(str, map(where, torch.serialization.get_safe_globals()))),
     history_getstate=where(HistoryBuffer.__dict__['__getstate__']),
     get_cfg_path=where(Config.__dict__['_get_cfg_path']),
     load_checkpoint=where(CheckpointLoader.__dict__['load_checkpoint']),
     pretrained_init=where(PretrainedInit.__call__),
     root_models=sorted(MODELS.module_dict),
-    se_plugin_imported='se_plugin' in sys.modules)
+    se_plugin_imported='se_plugin' in sys.modules,
+    modules=[m for m in sys.modules if not m.startswith('se_plugin')])
 print(json.dumps(out, default=str))
 '''
 
 
-def fingerprint(mode: str, tmp_path) -> dict:
+def fingerprint(mode: str, tmp_path, modules=()) -> dict:
     work = tmp_path / mode
     work.mkdir()
     (work / 'fingerprint.py').write_text(FINGERPRINT)
+    (work / 'modules.json').write_text(json.dumps(list(modules)))
     proc = subprocess.run(
         [sys.executable, 'fingerprint.py', mode, str(work), REPO],
         cwd=str(work), capture_output=True, text=True,
@@ -298,10 +327,11 @@ def fingerprint(mode: str, tmp_path) -> dict:
 
 @pytest.mark.slow
 def test_import_leaves_the_hosts_as_they_are(tmp_path):
-    plain = fingerprint('plain', tmp_path)
     imported = fingerprint('import', tmp_path)
+    plain = fingerprint('plain', tmp_path, imported.pop('modules'))
     assert not plain.pop('se_plugin_imported')
     assert imported.pop('se_plugin_imported')
+    plain.pop('modules')
     # Paths differ per process folder; the rest must be bit for bit.
     for name in ('missing', 'truncated'):
         imported[name][1] = imported[name][1].replace('/import/', '/plain/')
@@ -309,6 +339,7 @@ def test_import_leaves_the_hosts_as_they_are(tmp_path):
     # The fingerprint sees what setup() changes.
     fixed = fingerprint('setup', tmp_path)
     fixed.pop('se_plugin_imported')
+    fixed.pop('modules')
     changed = sorted(k for k in plain
                      if json.dumps(fixed[k]).replace('/setup/', '/plain/')
                      != json.dumps(plain[k]))
