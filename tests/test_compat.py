@@ -36,7 +36,8 @@ def host():
     """The process as mmengine and torch have it, whatever ``setup()`` did
     before in this process; put back afterwards."""
     saved = dict(compat.HOST)
-    fixed = [(cls, name, cls.__dict__[name]) for cls, name, _ in saved.values()]
+    fixed = [(cls, name, cls.__dict__[name])
+             for cls, name, _ in saved.values()]
     for cls, name, entry in saved.values():
         setattr(cls, name, entry)
     compat.HOST.clear()
@@ -207,8 +208,8 @@ def test_get_model_loads_our_checkpoints_without_setup(host, tmp_path):
     cfg.model.backbone.update(depth=18, stem_channels=8, base_channels=8)
     cfg.model.head.update(in_channels=64, num_classes=3)
     model = se_plugin.get_model(cfg)
-    state = {'state_dict': model.state_dict(),
-             'message_hub': {'log_scalars': {'loss': HistoryBuffer([1.], [1])}}}
+    hub = {'log_scalars': {'loss': HistoryBuffer([1.], [1])}}
+    state = {'state_dict': model.state_dict(), 'message_hub': hub}
     compat.resumable_checkpoints()  # HistoryBuffer pickled as our tools do
     torch.save(state, tmp_path / 'ours.pth')
     torch.serialization.clear_safe_globals()
