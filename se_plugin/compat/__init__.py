@@ -45,8 +45,9 @@ fixes the defect itself: then the fix goes.
 Switch them on with :func:`setup` (our tools do), or from a config of
 another project's tools with
 ``custom_imports=dict(imports=['se_plugin', 'se_plugin.compat.enable'])``
-(mmengine imports it after the config's own bases are resolved, so there
-``se_plugin::`` bases need :func:`se_plugin.config_path`).
+(mmengine imports it after it has resolved the config's bases, so such a
+config inherits ours with :func:`se_plugin.config_path`, not
+``se_plugin::``).
 """
 import functools
 from typing import Any, Dict, List, Optional, Tuple
@@ -127,7 +128,11 @@ def resumable_checkpoints() -> None:
     weights-only, and load them (``resume``, ``load_from``): allowlists
     :func:`checkpoint_globals` and stops ``HistoryBuffer`` pickling
     function references. Every other pickle still loads weights-only.
-    Idempotent."""
+    Idempotent.
+
+    For mmengine 0.10.7 with torch >= 2.6 (pinned by
+    ``tests/test_compat.py::test_host_cannot_resume_its_own_checkpoint``).
+    """
     if 'HistoryBuffer.__getstate__' not in HOST:
         _replace(HistoryBuffer, '__getstate__', _history_buffer_state)
     torch.serialization.add_safe_globals(checkpoint_globals())
@@ -144,6 +149,9 @@ def named_checkpoint_errors() -> None:
     of the host's exception type (``FileNotFoundError``,
     ``pickle.UnpicklingError`` or ``RuntimeError``); a file that loads but
     holds no dict of tensors fails the same way. Idempotent.
+
+    For mmengine 0.10.7 (pinned by ``tests/test_compat.py::
+    test_host_checkpoint_errors_do_not_name_the_file``).
     """
     if 'CheckpointLoader.load_checkpoint' in HOST:
         return
@@ -177,7 +185,11 @@ def se_plugin_bases() -> None:
     """Make ``Config.fromfile`` resolve ``_base_ = 'se_plugin::PATH'`` to
     se_plugin's configs (:func:`se_plugin.config_path`), whose objects
     keep the scopes they name themselves; every other path goes to
-    mmengine unchanged. Idempotent."""
+    mmengine unchanged. Idempotent.
+
+    For mmengine 0.10.7 (pinned by
+    ``tests/test_compat.py::test_host_refuses_se_plugin_bases``).
+    """
     if 'Config._get_cfg_path' in HOST:
         return
     original = Config.__dict__['_get_cfg_path'].__func__
