@@ -1,16 +1,20 @@
 """se_plugin: Squeeze-and-Excitation networks for OpenMMLab.
 
-``import se_plugin`` registers every module under the registry scope
-``se_plugin`` (``type='se_plugin.SEResNet'``), lets mmengine load
-se_plugin's own training checkpoints with ``weights_only=True``, makes
-published weights loadable by name (``timm://legacy_seresnet50.in1k``,
-``mmpretrain://seresnet50_8xb32_in1k``: :mod:`se_plugin.converters.hub`),
-lets configs inherit ours from any directory (``_base_ =
-'se_plugin::...'``: :mod:`se_plugin.utils.mim`) and makes every mmengine
-checkpoint load that fails say in one line which file and why
-(:mod:`se_plugin.utils.checkpoint_errors`).
+``import se_plugin`` registers, and changes nothing else: every module,
+dataset, hook and metric under the registry scope ``se_plugin``
+(``type='se_plugin.SEResNet'``), and the checkpoint schemes
+``timm://legacy_seresnet50.in1k`` and ``mmpretrain://seresnet50_8xb32_in1k``
+(:mod:`se_plugin.converters.hub`, through mmengine's public
+``CheckpointLoader.register_scheme``).
+
+Fixes of host defects (resumable weights-only checkpoints on torch >= 2.6,
+checkpoint errors that name the file, ``_base_ = 'se_plugin::...'``) are
+switched on by :func:`setup` (our tools call it): :mod:`se_plugin.compat`.
+From any tool, a config inherits ours with
+``_base_ = __import__('se_plugin').config_path('NAME.py')``.
 """
 from .apis import get_model
+from .compat import setup
 from .converters.hub import register_schemes
 from .datasets import CocoDataset, ImageNet, Places365
 from .engine import RNGStateHook
@@ -19,20 +23,18 @@ from .model_index import ModelInfo, list_models
 from .models import (SEVGG, DropoutLinearClsHead, SEBNInception, SECifarResNet,
                      SEInceptionResNetV2, SELayer, SEMobileNetV1, SENet154,
                      SEResNet, SEResNeXt, SEShuffleNetV1, SEWideResNet)
-from .utils.checkpoint import allow_mmengine_checkpoints
-from .utils.checkpoint_errors import explain_mmengine_checkpoint_errors
-from .utils.mim import register_config_scheme
+from .utils.mim import config_path
 from .version import __version__
 
-allow_mmengine_checkpoints()
-explain_mmengine_checkpoint_errors()
+# Registration through mmengine's public API; nothing else runs on import.
 register_schemes()
-register_config_scheme()
+
 
 __all__ = [
     'CocoDataset', 'DropoutLinearClsHead', 'ImageNet', 'ModelInfo',
     'Places365', 'RNGStateHook', 'SEBNInception', 'SECifarResNet',
     'SEInceptionResNetV2', 'SELayer', 'SEMobileNetV1', 'SENet154',
     'SEResNeXt', 'SEResNet', 'SEShuffleNetV1', 'SEVGG', 'SEWideResNet',
-    'ValLoss', '__version__', 'get_model', 'list_models'
+    'ValLoss', '__version__', 'config_path', 'get_model', 'list_models',
+    'setup'
 ]

@@ -3,9 +3,11 @@ import os
 import os.path as osp
 from typing import Optional, Union
 
+import torch
 import torch.nn as nn
 from mmengine.config import Config
 
+from .compat import checkpoint_globals
 from .converters.hub import check_conventions, is_published, load_published
 from .converters.senet import classifier_config
 
@@ -68,6 +70,13 @@ def get_model(config: Union[str, Config],
         raise FileNotFoundError(
             f'weights: {weights} is neither a file nor a published name '
             '(timm://..., mmpretrain://...)')
+    # A checkpoint of our tools holds mmengine's message hub: allowlisted
+    # for these loads only (torch's public API), not for the process.
+    with torch.serialization.safe_globals(checkpoint_globals()):
+        return _build(cfg, weights, device)
+
+
+def _build(cfg: Config, weights: Optional[str], device: str) -> nn.Module:
     if is_detector(cfg):
         from mmdet.apis import init_detector
         if weights is not None and is_published(weights):

@@ -8,7 +8,14 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 from mmengine.runner import Runner, load_checkpoint
 
-import se_plugin  # noqa: F401  (allows mmengine's checkpoint data types)
+import se_plugin
+
+
+@pytest.fixture(autouse=True, scope='module')
+def fixes():
+    """What our tools switch on: mmengine's checkpoint data types allowed,
+    ``HistoryBuffer`` pickled without function references."""
+    se_plugin.setup()
 
 
 class TinyModel(BaseModel):

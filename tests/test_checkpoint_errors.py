@@ -11,13 +11,19 @@ import torch.nn as nn
 from mmengine.model import BaseModel, BaseModule
 from mmengine.runner import Runner, load_checkpoint
 
-import se_plugin  # noqa: F401  (wraps mmengine's checkpoint loader)
+import se_plugin
 from se_plugin.converters import ConversionError, load_weights
 from se_plugin.testing.demo_data import make_imagenet
 from se_plugin.utils.checkpoint_errors import CheckpointError
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 IMAGENET = 'configs/demo/seresnet50_8xb32_in1k_demo.py'
+
+
+@pytest.fixture(autouse=True, scope='module')
+def fixes():
+    """What our tools switch on (se_plugin.compat.named_checkpoint_errors)."""
+    se_plugin.setup()
 
 
 class RunsCode:

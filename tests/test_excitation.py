@@ -178,6 +178,7 @@ def hand_excitations(ckpt, options, indices):
     cfg.merge_from_dict(options)
     init_default_scope('mmpretrain')
     model = MODELS.build(cfg.model).eval()
+    se_plugin.setup()  # our tools' checkpoints hold mmengine's message hub
     load_checkpoint(model, ckpt, map_location='cpu')
     dataset = DATASETS.build(cfg.val_dataloader.dataset)
     blocks = [(f'SE_{i + 2}_{j + 1}', block)

@@ -167,6 +167,7 @@ def test_list_models():
 
 
 def test_se_plugin_base_loads_and_keeps_its_scopes(tmp_path):
+    se_plugin.setup()  # se_plugin:: bases: se_plugin.compat
     (tmp_path / 'cls.py').write_text(
         "_base_ = 'se_plugin::imagenet/seresnet50_8xb32_in1k.py'\n"
         "model = dict(head=dict(num_classes=10))\n")
@@ -180,6 +181,7 @@ def test_se_plugin_base_loads_and_keeps_its_scopes(tmp_path):
 
 
 def test_unknown_se_plugin_config_names_the_closest(tmp_path):
+    se_plugin.setup()
     (tmp_path / 'bad.py').write_text(
         "_base_ = 'se_plugin::imagenet/seresnet50_8xb32_in1.py'\n")
     with pytest.raises(FileNotFoundError) as err:

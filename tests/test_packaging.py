@@ -81,6 +81,7 @@ USER_SCRIPT = textwrap.dedent('''
     from se_plugin.utils.mim import package_root
 
     out = dict(file=se_plugin.__file__, root=package_root())
+    se_plugin.setup()  # se_plugin:: bases
     cfg = Config.fromfile('det.py')
     init_default_scope(cfg.default_scope)
     det = MODELS.build(cfg.model)

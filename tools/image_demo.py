@@ -78,6 +78,7 @@ def detect(args, cfg) -> None:
 
 
 def main():
+    se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args()
     cfg = load_model_config(args.config)
     if is_detector(cfg):

@@ -26,7 +26,7 @@ from mmengine.evaluator import DumpResults
 from mmengine.registry import HOOKS, RUNNERS
 from mmengine.runner import Runner
 
-import se_plugin  # noqa: F401  (registries, safe checkpoint loading)
+import se_plugin
 from se_plugin.converters.hub import check_conventions, is_published
 from se_plugin.utils.launch import load_config, setup_cpu_distributed
 
@@ -101,6 +101,7 @@ def trigger_visualization(cfg, show_dir: str) -> None:
 
 
 def main():
+    se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args()
     published = is_published(args.checkpoint)
     cfg = load_config(args.config, args)

@@ -12,7 +12,7 @@ from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-import se_plugin  # noqa: F401  (registries, safe checkpoint loading)
+import se_plugin
 from se_plugin.utils.launch import load_config, setup_cpu_distributed
 
 
@@ -44,6 +44,7 @@ def parse_args():
 
 
 def main():
+    se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args()
     cfg = load_config(args.config, args)
     setup_cpu_distributed(cfg)

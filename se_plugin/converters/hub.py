@@ -61,8 +61,8 @@ HF_FILES = ('model.safetensors', 'pytorch_model.bin')
 class WeightsError(CheckpointError, ValueError):
     """A published name that cannot be resolved, fetched or verified; the
     message names it and says what to do. A :class:`CheckpointError`, so
-    mmengine's checkpoint loader (wrapped by ``import se_plugin``) passes it
-    on as it is."""
+    :func:`se_plugin.compat.named_checkpoint_errors` passes it on as it
+    is."""
 
     def __init__(self, message: str) -> None:
         super().__init__(message, 'published name')

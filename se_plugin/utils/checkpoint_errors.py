@@ -16,10 +16,9 @@ names the file and says which of these it is:
   function that ``torch.load(weights_only=True)`` does not allow, i.e.
   code would run.
 
-:func:`explain_mmengine_checkpoint_errors` (run by ``import se_plugin``)
-wraps ``mmengine.runner.CheckpointLoader.load_checkpoint``, the one call
-that every mmengine loader (local file, URL, ``open-mmlab://`` and any
-registered scheme) goes through, so that these lines come from every tool.
+:func:`se_plugin.compat.named_checkpoint_errors` (switched on by
+:func:`se_plugin.setup`, which our tools call) raises them from every
+mmengine checkpoint load.
 """
 import os.path as osp
 import pickle
@@ -175,7 +174,9 @@ def checkpoint_error(path: str, error: BaseException) -> CheckpointError:
     return cls(f'checkpoint {path}: {kind}: {detail}', kind)
 
 
-def _not_a_checkpoint(path: str, checkpoint) -> Optional[str]:
+def not_a_checkpoint(checkpoint) -> Optional[str]:
+    """Why a loaded object is not a checkpoint (no dict, or a dict without
+    tensors), or None if it is one."""
     if not isinstance(checkpoint, dict):
         return f'it holds a {type(checkpoint).__name__}, not a dict of weights'
     values = list(checkpoint.values())
@@ -184,42 +185,3 @@ def _not_a_checkpoint(path: str, checkpoint) -> Optional[str]:
         return f'its dict (keys {sorted(map(str, checkpoint))[:5]}) holds ' \
             'no tensors'
     return None
-
-
-def explain_mmengine_checkpoint_errors() -> None:
-    """Make every mmengine checkpoint load fail with a one-line reason.
-
-    Wraps ``CheckpointLoader.load_checkpoint``: on failure it logs the line
-    of :func:`describe_checkpoint_error` at ERROR level (before any
-    traceback) and raises it as a :class:`CheckpointError`; a file that
-    loads but holds no dict of tensors fails the same way. Idempotent.
-    """
-    from mmengine.logging import MMLogger
-    from mmengine.runner.checkpoint import CheckpointLoader
-
-    original = CheckpointLoader.load_checkpoint.__func__
-    if getattr(original, '_se_plugin_wrapped', False):
-        return
-
-    def load_checkpoint(cls, filename, map_location=None, logger='current'):
-        try:
-            checkpoint = original(cls, filename, map_location, logger)
-        except CheckpointError:
-            raise
-        except Exception as e:
-            error = checkpoint_error(str(filename), e)
-        else:
-            reason = _not_a_checkpoint(filename, checkpoint)
-            if reason is None:
-                return checkpoint
-            error = CheckpointCorruptError(
-                f'checkpoint {filename}: not a checkpoint: {reason}',
-                'not a checkpoint')
-        MMLogger.get_current_instance().error(str(error))
-        # The host's exception is summed up in the message: chaining it
-        # would print its 40 lines again after ours.
-        raise error from None
-
-    load_checkpoint._se_plugin_wrapped = True
-    load_checkpoint.__doc__ = original.__doc__
-    CheckpointLoader.load_checkpoint = classmethod(load_checkpoint)

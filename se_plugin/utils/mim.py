@@ -12,17 +12,21 @@ mmengine 0.10.7 resolves ``pkg::PATH`` (``Config._get_cfg_path``) only
 
 and it gives the base's top-level objects ``_scope_='se_plugin'``, so an
 mmpretrain ``ImageClassifier`` in our configs would be looked up in
-se_plugin's registry and not found. :func:`register_config_scheme` (run by
-``import se_plugin``; this is its one place) wraps ``Config._get_cfg_path``:
-a path starting with ``se_plugin::`` resolves to our configs, whose objects
-keep their own scopes (``default_scope`` and ``se_plugin.`` type prefixes);
-every other path goes to mmengine unchanged. Load such a config after
-``import se_plugin``: our tools and ``mim train se_plugin`` do.
+se_plugin's registry and not found. Two routes work:
+
+- ``_base_ = __import__('se_plugin').config_path('faster_rcnn_se_r50_2x.py')``
+  in any tool, the hosts' own included: mmengine evaluates ``_base_`` as a
+  Python expression, and :func:`config_path` gives the file's path;
+- ``_base_ = 'se_plugin::faster_rcnn_se_r50_2x.py'`` once
+  :func:`se_plugin.compat.se_plugin_bases` is on (``se_plugin.setup()``;
+  our tools and ``mim train se_plugin`` call it).
+
+Both keep the scopes the base names itself (``default_scope`` and
+``se_plugin.`` type prefixes).
 """
 import difflib
 import glob
 import os.path as osp
-from typing import Optional, Tuple
 
 PREFIX = 'se_plugin::'
 PACKAGE_DIR = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -53,6 +57,12 @@ def config_path(name: str) -> str:
     """Absolute path of the se_plugin config ``name``, relative to
     ``configs/`` (e.g. ``'imagenet/seresnet50_8xb32_in1k.py'``).
 
+    A config of any project inherits ours with it, through the hosts' own
+    tools too: ``_base_ = __import__('se_plugin').config_path(NAME)``.
+
+    Args:
+        name: The config's path relative to se_plugin's ``configs/``.
+
     Raises:
         FileNotFoundError: naming the folder searched and the closest
             config names.
@@ -68,26 +78,3 @@ def config_path(name: str) -> str:
     raise FileNotFoundError(
         f'{PREFIX}{name}: no such config in {root}; closest: '
         f'{", ".join(close) or "none"} ({len(known)} configs there)')
-
-
-def register_config_scheme() -> None:
-    """Make mmengine's config loader resolve ``se_plugin::PATH`` bases.
-
-    Idempotent. See the module docstring for why mmengine's own ``pkg::``
-    route cannot serve se_plugin.
-    """
-    from mmengine.config import Config
-
-    original = Config.__dict__['_get_cfg_path'].__func__
-    if getattr(original, 'se_plugin', False):
-        return
-
-    def _get_cfg_path(cfg_path: str,
-                      filename: str) -> Tuple[str, Optional[str]]:
-        if cfg_path.startswith(PREFIX):
-            # Scope None: the base keeps the scopes it names itself.
-            return config_path(cfg_path[len(PREFIX):]), None
-        return original(cfg_path, filename)
-
-    _get_cfg_path.se_plugin = True
-    Config._get_cfg_path = staticmethod(_get_cfg_path)

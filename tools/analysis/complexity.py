@@ -11,7 +11,7 @@ import argparse
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
-import se_plugin  # noqa: F401  (registers se_plugin.*)
+import se_plugin
 from se_plugin.analysis.complexity import (PAPER_ROWS, config_input_shape,
                                            format_row, measure, measure_row)
 
@@ -34,6 +34,7 @@ def parse_args():
 
 
 def main():
+    se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args()
     rows = []
     for config in args.configs:

@@ -22,7 +22,7 @@ from mmengine.registry import DATASETS, DefaultScope
 from mmengine.runner import Runner
 from mmpretrain.evaluation import ConfusionMatrix
 
-import se_plugin  # noqa: F401  (registries, safe checkpoint loading)
+import se_plugin
 from se_plugin.utils.safe_pickle import load_pickle
 
 
@@ -88,6 +88,7 @@ def print_matrix(matrix: torch.Tensor, names) -> None:
 
 
 def main():
+    se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args()
     if not osp.isfile(args.config):
         raise FileNotFoundError(f'config: {args.config} does not exist')

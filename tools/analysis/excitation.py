@@ -35,7 +35,7 @@ from mmengine.registry import DATASETS, MODELS, DefaultScope
 from mmengine.runner import Runner, load_checkpoint
 from mmengine.utils import ProgressBar
 
-import se_plugin  # noqa: F401  (registries, safe checkpoint loading)
+import se_plugin
 from se_plugin.analysis.excitation import (collect_excitations, select_indices,
                                            stage_ends)
 from se_plugin.analysis.excitation_plots import (plot_across_classes,
@@ -154,6 +154,7 @@ def print_table(rows) -> None:
 
 
 def main():
+    se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args()
     if not osp.isfile(args.checkpoint):
         raise FileNotFoundError(

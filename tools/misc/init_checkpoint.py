@@ -9,10 +9,11 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
-import se_plugin  # noqa: F401
+import se_plugin
 
 
 def main():
+    se_plugin.setup()  # fixes of host defects: se_plugin.compat
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('config')
     parser.add_argument('out')

@@ -26,7 +26,7 @@ from mmengine.fileio import get
 from mmengine.registry import DATASETS, init_default_scope
 from mmengine.utils import ProgressBar
 
-import se_plugin  # noqa: F401  (registries)
+import se_plugin
 from se_plugin.datasets.problems import BadAnnotationError, summarize
 
 # Host datasets whose se_plugin subclass adds only the annotation checks.
@@ -138,6 +138,7 @@ def check_images(tasks: list, workers: int) -> List[str]:
 
 
 def main(argv=None) -> int:
+    se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args(argv)
     if not osp.isfile(args.config):
         print(f'config: {args.config} does not exist', file=sys.stderr)

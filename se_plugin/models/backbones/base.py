@@ -14,6 +14,7 @@ from mmpretrain.models.backbones.base_backbone import BaseBackbone
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from se_plugin.utils.checks import check_frozen_stages, check_out_indices
+from .pretrained import NamedPrefixMixin
 
 # He (fan-out) init of convs, norms to weight 1 and bias 0: mmpretrain's
 # ResNet default (BaseModule deep-copies it).
@@ -23,7 +24,7 @@ KAIMING_INIT = [
 ]
 
 
-class StagedBackbone(BaseBackbone):
+class StagedBackbone(NamedPrefixMixin, BaseBackbone):
     """A stem, then ``num_stages`` stages.
 
     Args:

@@ -21,6 +21,7 @@ from se_plugin.utils.checks import (check_choice, check_frozen_stages,
                                     check_out_indices)
 from ..layers.lean_se import lean_tail, lean_tail_applies
 from ..layers.se_layer import SELayer, check_se_args
+from .pretrained import NamedPrefixMixin
 
 # Where the SE layer sits in a residual block (Fig. 5, Table 14, Table 15).
 SE_POSITIONS = ('standard', 'pre', 'post', 'identity', '3x3')
@@ -142,7 +143,7 @@ class SEXBottleneck(_SEBottleneckResidual, XBottleneck):
     """mmpretrain's ResNeXt Bottleneck with an optional SE layer."""
 
 
-class SEBackboneMixin:
+class SEBackboneMixin(NamedPrefixMixin):
     """The SE arguments shared by every se_plugin ResNet-family backbone.
 
     Validates them before the host builds anything and hands each stage's

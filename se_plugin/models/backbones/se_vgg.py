@@ -19,10 +19,11 @@ from se_plugin.registry import MODELS
 from se_plugin.utils.checks import (check_choice, check_frozen_stages,
                                     check_out_indices)
 from ..layers.se_layer import SELayer, check_se_args
+from .pretrained import NamedPrefixMixin
 
 
 @MODELS.register_module()
-class SEVGG(VGG):
+class SEVGG(NamedPrefixMixin, VGG):
     """SE-VGG: mmpretrain's VGG with an SE layer after every conv's ReLU.
 
     A stage is one conv group ending in a max-pool (five for every depth);
