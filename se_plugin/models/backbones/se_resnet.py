@@ -21,6 +21,7 @@ from se_plugin.utils.checks import (check_choice, check_frozen_stages,
                                     check_out_indices)
 from ..layers.lean_se import lean_tail, lean_tail_applies
 from ..layers.se_layer import SELayer, check_se_args
+from .pretrained_arg import accepts_pretrained
 
 # Where the SE layer sits in a residual block (Fig. 5, Table 14, Table 15).
 SE_POSITIONS = ('standard', 'pre', 'post', 'identity', '3x3')
@@ -216,6 +217,7 @@ class SEBackboneMixin:
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SEResNet(SEBackboneMixin, ResNet):
     """SE-ResNet (Table 1): mmpretrain's ResNet with SE blocks.
 
@@ -258,6 +260,7 @@ class SEResNet(SEBackboneMixin, ResNet):
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SEResNeXt(SEBackboneMixin, ResNeXt):
     """SE-ResNeXt (Table 1): mmpretrain's ResNeXt with SE blocks.
 

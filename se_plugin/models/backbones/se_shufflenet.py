@@ -17,6 +17,7 @@ from mmpretrain.models.utils import channel_shuffle
 from se_plugin.registry import MODELS
 from se_plugin.utils.checks import check_choice, check_out_indices
 from ..layers.se_layer import SELayer, check_se_args
+from .pretrained_arg import accepts_pretrained
 
 
 class SEShuffleUnit(ShuffleUnit):
@@ -54,6 +55,7 @@ class SEShuffleUnit(ShuffleUnit):
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SEShuffleNetV1(ShuffleNetV1):
     """SE-ShuffleNet (Table 3, "ShuffleNet 1x (g=3)"): mmpretrain's
     ShuffleNetV1 with an SE layer in every ShuffleUnit.

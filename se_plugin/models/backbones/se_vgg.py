@@ -19,9 +19,11 @@ from se_plugin.registry import MODELS
 from se_plugin.utils.checks import (check_choice, check_frozen_stages,
                                     check_out_indices)
 from ..layers.se_layer import SELayer, check_se_args
+from .pretrained_arg import accepts_pretrained
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SEVGG(VGG):
     """SE-VGG: mmpretrain's VGG with an SE layer after every conv's ReLU.
 
