@@ -54,7 +54,7 @@ def main():
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
-        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+        if 'base_batch_size' not in (cfg.get('auto_scale_lr') or {}):
             raise UsageError(
                 '--auto-scale-lr needs auto_scale_lr.base_batch_size in the '
                 f'config {args.config}')

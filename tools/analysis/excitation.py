@@ -167,7 +167,6 @@ def main():
         args.data_config, args.data_options))
     out_dir = args.out_dir or osp.join(
         'work_dirs', 'excitation', osp.splitext(osp.basename(args.config))[0])
-    os.makedirs(out_dir, exist_ok=True)
 
     # The data first: a wrong class name fails before the model is built.
     dataloader, class_names = build_data(data_cfg, args.split, args)
@@ -200,6 +199,7 @@ def main():
 
     rows = stats.summary(args.saturation)
     print_table(rows)
+    os.makedirs(out_dir, exist_ok=True)  # only once there is something
     np.savez(osp.join(out_dir, 'excitation.npz'), **stats.arrays())
     with open(osp.join(out_dir, 'summary.json'), 'w') as f:
         json.dump(dict(threshold=args.saturation,

@@ -240,7 +240,11 @@ class SEResNet(SEBackboneMixin, ResNet):
             ``frozen_stages``, ``norm_eval``, ``style`` (``'caffe'`` puts
             the stride on the first 1x1 conv, as in the paper's released
             models), ``with_cp``, ``zero_init_residual``, ``norm_cfg``,
-            ``base_channels``, ``init_cfg`` ...
+            ``base_channels``, ``init_cfg`` ...; and ``pretrained``, which
+            mmseg's segmentors pass: a deprecated spelling of
+            ``init_cfg=dict(type='Pretrained', checkpoint=...)``, as in
+            mmseg's backbones (every se_plugin backbone takes it:
+            ``pretrained_arg.py``).
 
     Example:
         >>> model = SEResNet(depth=50, out_indices=(0, 1, 2, 3)).eval()
