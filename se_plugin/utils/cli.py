@@ -12,7 +12,7 @@ import argparse
 import functools
 import os.path as osp
 import sys
-from typing import Callable, TypeVar
+from typing import Callable, NoReturn, Optional, Sequence, TypeVar, Union
 
 from mmengine.config import DictAction as MMEngineDictAction
 
@@ -31,8 +31,13 @@ class DictAction(MMEngineDictAction):
     without ``=`` is argparse's error naming the option, not a traceback
     from unpacking inside mmengine."""
 
-    def __call__(self, parser, namespace, values, option_string=None):
-        for item in values or ():
+    def __call__(self,
+                 parser: argparse.ArgumentParser,
+                 namespace: argparse.Namespace,
+                 values: Union[str, Sequence[str], None],
+                 option_string: Optional[str] = None) -> None:
+        items = [values] if isinstance(values, str) else values or ()
+        for item in items:
             if '=' not in item:
                 raise argparse.ArgumentError(
                     self, f'expected KEY=VALUE items, got {item!r}')
@@ -50,15 +55,6 @@ def existing_file(path: str) -> str:
         raise argparse.ArgumentTypeError(
             f'{path} is a folder, not a file' if osp.isdir(path) else
             f'no such file: {path}')
-    return path
-
-
-def existing_dir(path: str) -> str:
-    """argparse ``type=``: a path to an existing folder."""
-    if not osp.isdir(path):
-        raise argparse.ArgumentTypeError(
-            f'{path} is a file, not a folder' if osp.isfile(path) else
-            f'no such folder: {path}')
     return path
 
 
@@ -108,10 +104,14 @@ def figure_file(path: str) -> str:
     return path
 
 
-def error_exit(message: str, status: int = 2) -> None:
+def error_exit(message: str, status: int = 2) -> NoReturn:
     """Exit as argparse's ``parser.error`` does: ``PROG: error: MESSAGE``
-    on stderr (argparse's default PROG, the script's name), then
-    ``status``."""
+    on stderr, PROG being argparse's default (the script's name).
+
+    Args:
+        message: What is wrong, naming the argument or file.
+        status: The exit status: 2 for a bad command line, as argparse.
+    """
     prog = osp.basename(sys.argv[0]) if sys.argv and sys.argv[0] else 'tool'
     sys.stderr.write(f'{prog}: error: {message}\n')
     sys.exit(status)
