@@ -1,6 +1,7 @@
 """se_plugin from a third OpenMMLab project: mmsegmentation's runner trains
 and evaluates FCN segmentors whose backbones come from se_plugin, named
 only in the config (``custom_imports`` and ``se_plugin.`` types)."""
+import copy
 import os
 import os.path as osp
 
@@ -187,7 +188,8 @@ def zoo_segmentor(tmp_path, model: dict) -> Config:
 def build_segmentor(cfg: Config):
     register_all_modules(init_default_scope=False)
     with DefaultScope.overwrite_default_scope('mmseg'):
-        return SEG_MODELS.build(cfg.model)
+        # a copy: EncoderDecoder writes pretrained into the backbone's dict
+        return SEG_MODELS.build(copy.deepcopy(cfg.model))
 
 
 def test_zoo_config_pretrained_reaches_the_se_backbone(tmp_path):

@@ -41,7 +41,7 @@ def parse_args():
     return args
 
 
-def curves(work_dir: str, keys):
+def logged_curves(work_dir: str, keys):
     """The logged curves of ``keys``; a log without them (or without a
     scalars file) is a bad WORK_DIR or --keys, named in the message."""
     try:
@@ -53,7 +53,7 @@ def curves(work_dir: str, keys):
 @exits_on_usage_error
 def main():
     args = parse_args()
-    runs = {label: curves(w, args.keys)
+    runs = {label: logged_curves(w, args.keys)
             for label, w in zip(args.labels, args.work_dirs)}
     print(f"{'run':<16} {'key':<20} {'unit':<5} {'points':>6} "
           f"{'first':>10} {'last':>10} {'min':>10} {'max':>10}")
