@@ -199,7 +199,7 @@ def main():
 
     rows = stats.summary(args.saturation)
     print_table(rows)
-    os.makedirs(out_dir, exist_ok=True)  # only once there is something
+    os.makedirs(out_dir, exist_ok=True)  # after the checks: none left behind
     np.savez(osp.join(out_dir, 'excitation.npz'), **stats.arrays())
     with open(osp.join(out_dir, 'summary.json'), 'w') as f:
         json.dump(dict(threshold=args.saturation,

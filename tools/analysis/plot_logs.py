@@ -11,8 +11,9 @@ keys are drawn against iterations, validation keys against epochs.
 import argparse
 import os
 import os.path as osp
+from typing import Dict, List
 
-from se_plugin.analysis.logs import load_curves, plot_curves
+from se_plugin.analysis.logs import Curve, load_curves, plot_curves
 from se_plugin.utils.cli import UsageError, exits_on_usage_error, figure_file
 
 
@@ -41,7 +42,7 @@ def parse_args():
     return args
 
 
-def logged_curves(work_dir: str, keys):
+def logged_curves(work_dir: str, keys: List[str]) -> Dict[str, Curve]:
     """The logged curves of ``keys``; a log without them (or without a
     scalars file) is a bad WORK_DIR or --keys, named in the message."""
     try:
