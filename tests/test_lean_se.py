@@ -137,6 +137,39 @@ def test_lean_must_be_a_bool():
         SELayer(8, lean='no')
 
 
+@pytest.mark.parametrize('loss', ['sum', 'square'])
+def test_double_backward_names_lean_false(loss):
+    """create_graph=True through the lean tail: a RuntimeError that says
+    to use lean=False, at once (torch's @once_differentiable raised a
+    generic error later, or for ``sum`` none, dropping the tail's
+    second-order terms)."""
+    se, bn = tail_case()
+    x = torch.randn(2, 16, 4, 4, dtype=torch.float64, requires_grad=True)
+    out = lean_tail(se, x, bn, torch.randn_like(x))
+    out = out.square() if loss == 'square' else out
+    with pytest.raises(RuntimeError, match=r'se_cfg=dict\(lean=False\)'):
+        torch.autograd.grad(out.sum(), x, create_graph=True)
+
+
+def test_gradient_penalty_with_lean_false():
+    """The fix the error names works: a gradient penalty on the input of
+    an SE-ResNet trains with ``se_cfg=dict(lean=False)``."""
+    x = torch.randn(2, 3, 32, 32, dtype=torch.float64, requires_grad=True)
+    for lean in (True, False):
+        torch.manual_seed(0)
+        model = SEResNet(depth=18, **TINY, se_cfg=dict(lean=lean)).double()
+        loss = model.train()(x)[-1].square().sum()
+        if lean:
+            with pytest.raises(RuntimeError, match='lean=False'):
+                torch.autograd.grad(loss, x, create_graph=True)
+            continue
+        grad, = torch.autograd.grad(loss, x, create_graph=True)
+        grad.square().sum().backward()
+        # The penalty's gradient reaches every SE layer's gate.
+        assert all(se.fc2.bias.grad.abs().sum() > 0
+                   for se in se_layers(model))
+
+
 def twins(cls=SEResNet, dtype=torch.float64, **kwargs):
     """The model with the lean tail (default) and with ``lean=False``.
 

@@ -1,14 +1,21 @@
 """se_plugin from a third OpenMMLab project: mmsegmentation's runner trains
 and evaluates FCN segmentors whose backbones come from se_plugin, named
 only in the config (``custom_imports`` and ``se_plugin.`` types)."""
+import copy
 import os
 import os.path as osp
 
 import cv2
 import numpy as np
 import pytest
+import torch
 from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
+from mmseg.registry import MODELS as SEG_MODELS
+from mmseg.utils import register_all_modules
+
+from se_plugin import SEResNet
 
 SIZE = 64
 
@@ -157,3 +164,63 @@ def test_mmseg_runner_trains_and_evaluates(one_thread, seg_data, tmp_path,
     # model that finds the boxes passes 60.
     assert 0 <= before <= 100
     assert after > 60 and after > before + 10, (before, after)
+
+
+ZOO = 'mmseg::pspnet/pspnet_r50-d8_4xb2-40k_cityscapes-512x1024.py'
+
+
+def zoo_segmentor(tmp_path, model: dict) -> Config:
+    """mmseg's PSPNet zoo config (model-level ``pretrained=
+    'open-mmlab://resnet50_v1c'``) with a tiny se_plugin backbone."""
+    norm = dict(type='BN', requires_grad=True)
+    backbone = dict(SERESNET, _delete_=True, stem_channels=8,
+                    base_channels=8, out_indices=(0, 1, 2, 3), norm_cfg=norm)
+    backbone.update(model.pop('backbone', {}))
+    path = tmp_path / 'pspnet_seresnet18.py'
+    path.write_text(f'_base_ = {ZOO!r}\n' + 'model = ' + repr(dict(
+        backbone=backbone,
+        decode_head=dict(in_channels=64, channels=8, norm_cfg=norm),
+        auxiliary_head=dict(in_channels=32, channels=8, norm_cfg=norm),
+        **model)) + '\n')
+    return Config.fromfile(str(path))
+
+
+def build_segmentor(cfg: Config):
+    register_all_modules(init_default_scope=False)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        # a copy: EncoderDecoder writes pretrained into the backbone's dict
+        return SEG_MODELS.build(copy.deepcopy(cfg.model))
+
+
+def test_zoo_config_pretrained_reaches_the_se_backbone(tmp_path):
+    """The zoo's model-level pretrained becomes the SE backbone's
+    init_cfg, as for mmseg's ResNetV1c; a file given there loads."""
+    cfg = zoo_segmentor(tmp_path, {})
+    assert cfg.model.pretrained == 'open-mmlab://resnet50_v1c'
+    with pytest.warns(UserWarning, match='pretrained=.* is deprecated'):
+        model = build_segmentor(cfg)
+    assert model.backbone.init_cfg == dict(
+        type='Pretrained', checkpoint='open-mmlab://resnet50_v1c')
+    torch.manual_seed(1)
+    donor = SEResNet(**{k: v for k, v in cfg.model.backbone.items()
+                        if k != 'type'})
+    ckpt = str(tmp_path / 'seresnet18.pth')
+    torch.save(donor.state_dict(), ckpt)
+    cfg.model.pretrained = ckpt
+    with pytest.warns(UserWarning):
+        model = build_segmentor(cfg)
+    model.init_weights()
+    weights = model.backbone.state_dict()
+    for key, value in donor.state_dict().items():
+        assert torch.equal(weights[key], value), key
+
+
+def test_zoo_pretrained_beside_a_backbone_init_cfg_names_both(tmp_path):
+    cfg = zoo_segmentor(tmp_path, dict(backbone=dict(
+        init_cfg=dict(type='Pretrained', checkpoint='mine.pth'))))
+    with pytest.raises(ValueError, match=r"pretrained \('open-mmlab://"
+                       r"resnet50_v1c'\) and init_cfg \(.*mine.pth.*\) are "
+                       r'both set; keep one: model.pretrained=None'):
+        build_segmentor(cfg)
+    cfg.model.pretrained = None  # the fix the message names
+    assert build_segmentor(cfg).backbone.init_cfg['checkpoint'] == 'mine.pth'

@@ -145,3 +145,19 @@ def test_se_stages_off_leaves_no_se_layer(name):
 def test_bad_arguments_name_the_field(name, kwargs, field):
     with pytest.raises(ValueError, match=f'^{field}'):
         build(name, **kwargs)
+
+
+@pytest.mark.parametrize('name', TINY)
+def test_pretrained_is_mmsegs_init_cfg(name):
+    """mmseg's EncoderDecoder hands the model's ``pretrained`` to the
+    backbone; every backbone takes it as mmseg's own do."""
+    with pytest.warns(UserWarning, match="pretrained='r.pth' is deprecated"):
+        model = build(name, pretrained='r.pth')
+    assert model.init_cfg == dict(type='Pretrained', checkpoint='r.pth')
+    assert build(name, pretrained=None).init_cfg == build(name).init_cfg
+    with pytest.raises(ValueError, match=r"^pretrained \('r.pth'\) and "
+                       r'init_cfg \(.*\) are both set; keep one'):
+        build(name, pretrained='r.pth',
+              init_cfg=dict(type='Pretrained', checkpoint='s.pth'))
+    with pytest.raises(TypeError, match='^pretrained must be a checkpoint'):
+        build(name, pretrained=True)

@@ -245,11 +245,17 @@ def test_conventions_are_checked(caches, monkeypatch, capsys):
                        r"style='pytorch' \(weights: 'caffe'\)"):
         hub.check_conventions(Config.fromfile(zoo).model.backbone,
                               'timm://legacy_seresnet50.in1k')
-    # tools/test.py checks before it builds anything.
+    # tools/test.py checks before it builds anything: one line, status 1.
     argv = ['tools/test.py', zoo, 'timm://legacy_seresnet50.in1k']
     monkeypatch.setattr(sys, 'argv', argv)
-    with pytest.raises(hub.WeightsError, match='caffe_pool'):
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
         runpy.run_path(osp.join(REPO, 'tools/test.py'), run_name='__main__')
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith('test.py: error: the config'
+                                               "'s backbone does not follow")
+    assert 'caffe_pool=False (weights: True)' in err[0]
     # Neither a file nor a name: a usage error (exit 2, one line).
     monkeypatch.setattr(sys, 'argv', argv[:2] + ['nowhere.pth'])
     with pytest.raises(SystemExit) as exit_:

@@ -17,26 +17,37 @@ import warnings
 
 import mmcv
 import numpy as np
+import torch
 
 import se_plugin
 from se_plugin.apis import (is_detector, load_model_config,
                             with_backbone_weights)
-from se_plugin.converters.hub import check_conventions, is_published
+from se_plugin.converters.hub import (check_conventions, file_or_published,
+                                      is_published)
+from se_plugin.utils.cli import (UsageError, existing_file,
+                                 exits_on_usage_error, positive_int,
+                                 unit_float)
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('image', help='image file')
-    parser.add_argument('config', help='config file or published name')
-    parser.add_argument('--weights', help='checkpoint file or published name')
-    parser.add_argument('--topk', type=int, default=5,
+    parser.add_argument('image', type=existing_file, help='image file')
+    parser.add_argument('config', type=file_or_published,
+                        help='config file or published name')
+    parser.add_argument('--weights', type=file_or_published,
+                        help='checkpoint file or published name')
+    parser.add_argument('--topk', type=positive_int, default=5,
                         help='classes to print (classifiers)')
     parser.add_argument('--out-file', default='image_demo_boxes.jpg',
                         help='where detectors draw their boxes')
-    parser.add_argument('--score-thr', type=float, default=0.3,
-                        help='lowest box score to print and draw')
+    parser.add_argument('--score-thr', type=unit_float, default=0.3,
+                        help='lowest box score to print and draw (0 to 1)')
     parser.add_argument('--device', default='cpu')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.device.startswith('cuda') and not torch.cuda.is_available():
+        parser.error(f'--device {args.device}: torch sees no CUDA device '
+                     'here; use --device cpu')
+    return args
 
 
 def classify(args) -> None:
@@ -77,9 +88,13 @@ def detect(args, cfg) -> None:
           f'{args.out_file}')
 
 
+@exits_on_usage_error
 def main():
     se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args()
+    if mmcv.imread(args.image) is None:
+        raise UsageError(f'image: {args.image} is not an image OpenCV can '
+                         'decode')
     cfg = load_model_config(args.config)
     if is_detector(cfg):
         detect(args, cfg)

@@ -20,22 +20,26 @@ import json
 import os
 import os.path as osp
 
-from mmengine.config import DictAction
 from mmengine.dist import is_main_process
 from mmengine.evaluator import DumpResults
 from mmengine.registry import HOOKS, RUNNERS
 from mmengine.runner import Runner
 
 import se_plugin
-from se_plugin.converters.hub import check_conventions, is_published
+from se_plugin.converters.hub import (check_conventions, file_or_published,
+                                      is_published)
+from se_plugin.utils.cli import (DictAction, UsageError, existing_file,
+                                 exits_on_usage_error)
 from se_plugin.utils.launch import load_config, setup_cpu_distributed
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test a checkpoint')
-    parser.add_argument('config', help='test config file path')
+    parser.add_argument('config', type=existing_file,
+                        help='test config file path')
     parser.add_argument(
-        'checkpoint', help='checkpoint file or published name (timm://...)')
+        'checkpoint', type=file_or_published,
+        help='checkpoint file or published name (timm://...)')
     parser.add_argument('--work-dir', help='where to save logs')
     parser.add_argument(
         '--out', help='dump the predictions to this .pkl file')
@@ -54,10 +58,6 @@ def parse_args():
     if args.out and not args.out.endswith(('.pkl', '.pickle')):
         parser.error(f'--out {args.out}: predictions are dumped to a .pkl or '
                      '.pickle file; the metrics json is --out-metrics')
-    if not is_published(args.checkpoint) and not os.path.isfile(
-            args.checkpoint):
-        parser.error(f'checkpoint: {args.checkpoint} is neither a file nor a '
-                     'published name (timm://..., mmpretrain://...)')
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
 
@@ -77,14 +77,14 @@ def trigger_visualization(cfg, show_dir: str) -> None:
     same switches ``enable`` and ``out_dir``)."""
     vis = cfg.get('default_hooks', {}).get('visualization')
     if vis is None:
-        raise ValueError(
+        raise UsageError(
             '--show-dir: the config has no default_hooks.visualization '
             "(e.g. dict(type='VisualizationHook') from the host's "
             'default_runtime)')
     with HOOKS.switch_scope_and_registry(cfg.get('default_scope')) as hooks:
         hook = hooks.get(vis['type'])
     if hook is None:
-        raise ValueError(f"--show-dir: {vis['type']} (default_hooks."
+        raise UsageError(f"--show-dir: {vis['type']} (default_hooks."
                          'visualization) is not a registered hook')
     params = inspect.signature(hook).parameters
     # mmdet joins a relative test_out_dir under work_dir/timestamp; an
@@ -96,10 +96,11 @@ def trigger_visualization(cfg, show_dir: str) -> None:
         # every image, as mmpretrain's tools/test.py (--interval 1)
         vis.update(enable=True, out_dir=show_dir, interval=1)
     else:
-        raise ValueError(f"--show-dir: {vis['type']} takes neither draw "
+        raise UsageError(f"--show-dir: {vis['type']} takes neither draw "
                          "(mmdet) nor enable (mmpretrain)")
 
 
+@exits_on_usage_error
 def main():
     se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args()
@@ -120,6 +121,8 @@ def main():
         text = json.dumps(metrics, sort_keys=True)
         print(f'metrics: {text}')
         if args.out_metrics:
+            os.makedirs(osp.dirname(osp.abspath(args.out_metrics)),
+                        exist_ok=True)
             with open(args.out_metrics, 'w') as f:
                 f.write(text + '\n')
 

@@ -8,17 +8,19 @@ detection (mmdet); the config's ``default_scope`` picks the registries.
 import argparse
 import os
 
-from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import se_plugin
+from se_plugin.utils.cli import (DictAction, UsageError, existing_file,
+                                 exits_on_usage_error)
 from se_plugin.utils.launch import load_config, setup_cpu_distributed
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a model')
-    parser.add_argument('config', help='train config file path')
+    parser.add_argument('config', type=existing_file,
+                        help='train config file path')
     parser.add_argument('--work-dir', help='where to save logs and models')
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
@@ -43,6 +45,7 @@ def parse_args():
     return args
 
 
+@exits_on_usage_error
 def main():
     se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args()
@@ -52,8 +55,8 @@ def main():
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
-        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-            raise ValueError(
+        if 'base_batch_size' not in (cfg.get('auto_scale_lr') or {}):
+            raise UsageError(
                 '--auto-scale-lr needs auto_scale_lr.base_batch_size in the '
                 f'config {args.config}')
         cfg.auto_scale_lr.enable = True
@@ -61,7 +64,7 @@ def main():
         cfg.resume, cfg.load_from = True, None
     elif args.resume is not None:
         if not os.path.isfile(args.resume):
-            raise SystemExit(
+            raise UsageError(
                 f'--resume: checkpoint {args.resume}: missing: no such file')
         cfg.resume, cfg.load_from = True, args.resume
     runner = (RUNNERS.build(cfg)

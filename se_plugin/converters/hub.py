@@ -17,6 +17,7 @@ it is loaded, read weights-only and converted by
 :mod:`se_plugin.converters.senet` into se_plugin's classifier layout
 (``backbone.*``, ``head.fc.*``).
 """
+import argparse
 import dataclasses
 import difflib
 import hashlib
@@ -338,6 +339,27 @@ def load_published(name: str, map_location=None) -> Dict:
 def is_published(name: str) -> bool:
     """Whether ``name`` uses one of se_plugin's schemes."""
     return isinstance(name, str) and name.startswith(SCHEMES)
+
+
+def file_or_published(text: str) -> str:
+    """argparse ``type=`` for a checkpoint argument of tools/: an existing
+    file, or a published name that resolves (offline: its publisher's
+    registry only, no download).
+
+    Example:
+        >>> parser.add_argument('checkpoint', type=file_or_published)
+        # error: argument checkpoint: timm://seresnet5: not a timm SE ...
+    """
+    if is_published(text):
+        try:
+            resolve(text)
+        except WeightsError as e:
+            raise argparse.ArgumentTypeError(str(e)) from None
+    elif not osp.isfile(text):
+        raise argparse.ArgumentTypeError(
+            f'{text} is neither a file nor a published name '
+            f'({"..., ".join(SCHEMES)}...)')
+    return text
 
 
 def _defaults(type_name: str) -> dict:

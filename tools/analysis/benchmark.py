@@ -38,6 +38,7 @@ from se_plugin import SENet154
 from se_plugin import SEResNet as OurSEResNet
 from se_plugin import SEResNeXt
 from se_plugin.analysis.memory import peak_rss_bytes, saved_tensor_bytes
+from se_plugin.utils.cli import nonnegative_int, positive_int
 
 DETECTOR_CONFIG = 'configs/demo/faster_rcnn_se_r50_2x_demo.py'
 PLAIN = dict(se_stages=(False, ) * 4)
@@ -350,24 +351,33 @@ def machine(device: str) -> str:
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
-    parser.add_argument('--batch', type=int, nargs='*', default=[1, 16],
+    parser.add_argument('--batch', type=positive_int, nargs='*',
+                        default=[1, 16],
                         help='batch sizes of the time table (none: skip)')
     parser.add_argument('--models', nargs='+', default=None,
                         help='time only these models (names as printed)')
-    parser.add_argument('--repeats', type=int, default=15)
-    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--repeats', type=positive_int, default=15)
+    parser.add_argument('--warmup', type=nonnegative_int, default=3)
     parser.add_argument('--amp', action='store_true', help='fp16 autocast')
     parser.add_argument('--channels-last', action='store_true')
     parser.add_argument('--compile', action='store_true')
-    parser.add_argument('--memory-batch', type=int, default=8,
+    parser.add_argument('--memory-batch', type=nonnegative_int, default=8,
                         help='batch of the memory table (0: skip it)')
     parser.add_argument('--rss', action='store_true',
                         help='peak RSS of one CPU training step per model')
     parser.add_argument('--detector', action='store_true',
                         help='Faster R-CNN SE-R50 / R50 at the demo size')
-    parser.add_argument('--threads', type=int, default=None,
+    parser.add_argument('--threads', type=positive_int, default=None,
                         help='CPU threads (1 is steadier on a busy machine)')
     args = parser.parse_args()
+    unknown = sorted(set(args.models or ()) - set(models()))
+    if unknown:
+        parser.error(f'--models: {unknown} are not among the models '
+                     f'({", ".join(map(repr, models()))})')
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: torch sees no CUDA device here')
+    if args.amp and args.device != 'cuda':
+        parser.error('--amp: fp16 autocast runs on --device cuda only')
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f'torch {torch.__version__} on {machine(args.device)}; '

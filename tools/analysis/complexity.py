@@ -14,6 +14,7 @@ from mmengine.registry import init_default_scope
 import se_plugin
 from se_plugin.analysis.complexity import (PAPER_ROWS, config_input_shape,
                                            format_row, measure, measure_row)
+from se_plugin.utils.cli import existing_file, positive_int
 
 COLUMNS = ('table', 'model', 'input', 'params (M)', 'paper', 'GFLOPs',
            'paper')
@@ -21,9 +22,11 @@ COLUMNS = ('table', 'model', 'input', 'params (M)', 'paper', 'GFLOPs',
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('configs', nargs='*', help='config files')
+    parser.add_argument('configs', nargs='*', type=existing_file,
+                        help='config files')
     parser.add_argument(
-        '--shape', type=int, nargs=2, default=None, metavar=('H', 'W'),
+        '--shape', type=positive_int, nargs=2, default=None,
+        metavar=('H', 'W'),
         help="input size for the configs (default: the config's test crop, "
         '32 for CIFAR, else 224)')
     parser.add_argument(

@@ -12,34 +12,49 @@ matrix (rows: ground truth, columns: prediction) and each class's recall.
 """
 import argparse
 import json
-import os.path as osp
+import pickle
 import tempfile
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.evaluator import Evaluator
 from mmengine.registry import DATASETS, DefaultScope
 from mmengine.runner import Runner
 from mmpretrain.evaluation import ConfusionMatrix
 
 import se_plugin
+from se_plugin.utils.cli import (DictAction, UsageError, existing_file,
+                                 exits_on_usage_error, figure_file)
 from se_plugin.utils.safe_pickle import load_pickle
+
+RESULT_SUFFIXES = ('.pth', '.pkl', '.pickle')
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='the classifier config')
-    parser.add_argument('ckpt_or_result',
+    parser.add_argument('config', type=existing_file,
+                        help='the classifier config')
+    parser.add_argument('ckpt_or_result', type=existing_file,
                         help='checkpoint (.pth) or dumped predictions (.pkl)')
     parser.add_argument('--out', help='write the matrix to this json file')
-    parser.add_argument('--show-path', help='draw the matrix into this image')
+    parser.add_argument('--show-path', type=figure_file,
+                        help='draw the matrix into this image')
     parser.add_argument('--include-values', action='store_true',
                         help='write the counts into the drawing')
     parser.add_argument('--cmap', default='viridis', help='matplotlib cmap')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if not args.ckpt_or_result.endswith(RESULT_SUFFIXES):
+        parser.error(f'ckpt_or_result: {args.ckpt_or_result}: expected a '
+                     'checkpoint (.pth) or dumped predictions (.pkl, '
+                     '.pickle)')
+    import matplotlib
+    if args.cmap not in matplotlib.colormaps:
+        parser.error(f'--cmap {args.cmap}: not a matplotlib colormap (e.g. '
+                     'viridis, Blues, gray)')
+    return args
 
 
 def class_names(cfg: Config):
@@ -59,10 +74,16 @@ def compute(cfg: Config, path: str) -> torch.Tensor:
             cfg.work_dir = tmp
             metrics = Runner.from_cfg(cfg).test()
     elif path.endswith(('.pkl', '.pickle')):
-        predictions = load_pickle(path)
+        try:
+            predictions = load_pickle(path)
+        except pickle.UnpicklingError as e:  # names the file and why
+            raise UsageError(str(e)) from None
+        except EOFError:
+            raise UsageError(f'{path}: ends early (a truncated predictions '
+                             'dump?)') from None
         if not (isinstance(predictions, list) and predictions
                 and all('gt_label' in p for p in predictions)):
-            raise ValueError(f'{path}: not a classifier\'s predictions dump '
+            raise UsageError(f'{path}: not a classifier\'s predictions dump '
                              '(tools/test.py --out; one dict with gt_label '
                              'per image)')
         metrics = Evaluator(ConfusionMatrix()).offline_evaluate(predictions)
@@ -87,13 +108,10 @@ def print_matrix(matrix: torch.Tensor, names) -> None:
           f'({int(matrix.trace())}/{total})')
 
 
+@exits_on_usage_error
 def main():
     se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args()
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config: {args.config} does not exist')
-    if not osp.isfile(args.ckpt_or_result):
-        raise FileNotFoundError(f'{args.ckpt_or_result} does not exist')
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

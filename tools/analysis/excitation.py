@@ -30,7 +30,7 @@ import os
 import os.path as osp
 
 import numpy as np
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import DATASETS, MODELS, DefaultScope
 from mmengine.runner import Runner, load_checkpoint
 from mmengine.utils import ProgressBar
@@ -40,6 +40,10 @@ from se_plugin.analysis.excitation import (collect_excitations, select_indices,
                                            stage_ends)
 from se_plugin.analysis.excitation_plots import (plot_across_classes,
                                                  plot_within_class, save)
+from se_plugin.models.layers import SELayer
+from se_plugin.utils.cli import (DictAction, UsageError, existing_file,
+                                 exits_on_usage_error, positive_int,
+                                 unit_float)
 
 COLUMNS = ('block', 'module', 'C', 'mean', 'within', 'between',
            'specificity', 'sat')
@@ -47,20 +51,22 @@ COLUMNS = ('block', 'module', 'C', 'mean', 'within', 'between',
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config', help='config of the SE model')
-    parser.add_argument('checkpoint', help='its checkpoint (.pth)')
+    parser.add_argument('config', type=existing_file,
+                        help='config of the SE model')
+    parser.add_argument('checkpoint', type=existing_file,
+                        help='its checkpoint (.pth)')
     parser.add_argument(
         '--split', default='test', choices=('train', 'val', 'test'),
         help="which dataloader's images (default: test; train keeps its "
         'random augmentation)')
     parser.add_argument(
-        '--data-config', help='take the dataloader from this config '
-        '(default: CONFIG)')
+        '--data-config', type=existing_file,
+        help='take the dataloader from this config (default: CONFIG)')
     parser.add_argument(
         '--classes', nargs='+', metavar='NAME',
         help='run only the images of these classes (default: every class)')
     parser.add_argument(
-        '--per-class', type=int, metavar='N',
+        '--per-class', type=positive_int, metavar='N',
         help='the first N images of each class (default: all)')
     parser.add_argument(
         '--draw', nargs='+', metavar='NAME',
@@ -70,10 +76,10 @@ def parse_args():
         '--blocks', nargs='+', default=[], metavar='SE_s_b',
         help="blocks drawn besides each stage's last, or 'all'")
     parser.add_argument(
-        '--channels', type=int, default=50,
+        '--channels', type=positive_int, default=50,
         help='channels drawn per block, uniformly spaced (paper: 50)')
     parser.add_argument(
-        '--saturation', type=float, default=0.9,
+        '--saturation', type=unit_float, default=0.9,
         help='a class mean at or above this counts as saturated')
     parser.add_argument(
         '--out-dir', help='default: work_dirs/excitation/<config name>')
@@ -83,12 +89,14 @@ def parse_args():
     parser.add_argument(
         '--data-options', nargs='+', action=DictAction,
         help='override settings of --data-config, k=v')
-    return parser.parse_args()
+    args = parser.parse_args()
+    if args.data_options and not args.data_config:
+        parser.error('--data-options set --data-config settings; without '
+                     '--data-config use --cfg-options')
+    return args
 
 
 def _config(path: str, options) -> Config:
-    if not osp.isfile(path):
-        raise FileNotFoundError(f'config: {path} does not exist')
     cfg = Config.fromfile(path)
     if options:
         cfg.merge_from_dict(options)
@@ -100,7 +108,7 @@ def _class_indices(names, class_names, flag):
     if missing:
         shown = ', '.join(map(repr, class_names[:10]))
         more = ' ...' if len(class_names) > 10 else ''
-        raise ValueError(f'{flag}: {missing} not among the dataset classes '
+        raise UsageError(f'{flag}: {missing} not among the dataset classes '
                          f'({shown}{more})')
     return [class_names.index(n) for n in names]
 
@@ -110,13 +118,13 @@ def build_data(cfg: Config, split: str, args):
     the dataset's class names."""
     key = f'{split}_dataloader'
     if not cfg.get(key):
-        raise ValueError(f'--split {split}: the config has no {key}')
+        raise UsageError(f'--split {split}: the config has no {key}')
     loader = cfg[key].copy()
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         dataset = DATASETS.build(loader['dataset'])
         dataset.full_init()
         if not hasattr(dataset, 'get_gt_labels'):
-            raise ValueError(f'{key}: {type(dataset).__name__} has no '
+            raise UsageError(f'{key}: {type(dataset).__name__} has no '
                              'gt_label per image; the excitation analysis '
                              'needs a classification dataset')
         labels = dataset.get_gt_labels()
@@ -125,11 +133,9 @@ def build_data(cfg: Config, split: str, args):
                                               int(labels.max()) + 1)]
         wanted = (None if args.classes is None else _class_indices(
             args.classes, class_names, '--classes'))
-        if args.per_class is not None and args.per_class < 1:
-            raise ValueError(f'--per-class must be >= 1, got {args.per_class}')
         indices = select_indices(labels, wanted, args.per_class)
         if not indices:
-            raise ValueError(f'{key}: no images of the chosen classes')
+            raise UsageError(f'{key}: no images of the chosen classes')
         loader.update(
             dataset=dataset.get_subset(indices),
             sampler=dict(type='DefaultSampler', shuffle=False))
@@ -153,21 +159,15 @@ def print_table(rows) -> None:
           'sat: share of class means >= threshold.')
 
 
+@exits_on_usage_error
 def main():
     se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args()
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(
-            f'checkpoint: {args.checkpoint} does not exist')
     cfg = _config(args.config, args.cfg_options)
-    if args.data_options and not args.data_config:
-        raise ValueError('--data-options set --data-config settings; '
-                         'without --data-config use --cfg-options')
     data_cfg = (cfg if args.data_config is None else _config(
         args.data_config, args.data_options))
     out_dir = args.out_dir or osp.join(
         'work_dirs', 'excitation', osp.splitext(osp.basename(args.config))[0])
-    os.makedirs(out_dir, exist_ok=True)
 
     # The data first: a wrong class name fails before the model is built.
     dataloader, class_names = build_data(data_cfg, args.split, args)
@@ -175,6 +175,9 @@ def main():
              if args.draw else None)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope')):
         model = MODELS.build(cfg.model)
+    if not any(isinstance(m, SELayer) for m in model.modules()):
+        raise UsageError(f'config: {args.config} builds a model without SE '
+                         'layers; the excitation analysis needs an SE model')
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     bar = ProgressBar(len(dataloader.dataset))
     stats = collect_excitations(model, dataloader, class_names, bar)
@@ -184,19 +187,20 @@ def main():
     draw = drawn or (seen if len(seen) <= 8 else seen[:4])
     unseen = [class_names[k] for k in draw if k not in seen]
     if unseen:
-        raise ValueError(f'--draw: {unseen} have no images in this run')
+        raise UsageError(f'--draw: {unseen} have no images in this run')
     if args.blocks == ['all']:
         blocks = stats.blocks
     else:
         for block in args.blocks:
             if block not in stats.blocks:
-                raise ValueError(f'--blocks: {block!r} is not a block of this '
+                raise UsageError(f'--blocks: {block!r} is not a block of this '
                                  f"model ({', '.join(stats.blocks)}) or 'all'")
         blocks = [b for b in stats.blocks
                   if b in stage_ends(stats.blocks) or b in args.blocks]
 
     rows = stats.summary(args.saturation)
     print_table(rows)
+    os.makedirs(out_dir, exist_ok=True)  # after the checks: none left behind
     np.savez(osp.join(out_dir, 'excitation.npz'), **stats.arrays())
     with open(osp.join(out_dir, 'summary.json'), 'w') as f:
         json.dump(dict(threshold=args.saturation,

@@ -11,8 +11,10 @@ keys are drawn against iterations, validation keys against epochs.
 import argparse
 import os
 import os.path as osp
+from typing import Dict, List
 
-from se_plugin.analysis.logs import load_curves, plot_curves
+from se_plugin.analysis.logs import Curve, load_curves, plot_curves
+from se_plugin.utils.cli import UsageError, exits_on_usage_error, figure_file
 
 
 def parse_args():
@@ -22,23 +24,38 @@ def parse_args():
                         help='logged scalars to draw (default: loss)')
     parser.add_argument('--legend', nargs='+',
                         help='one label per WORK_DIR (default: folder names)')
-    parser.add_argument('--out', default='curves.png',
+    parser.add_argument('--out', default='curves.png', type=figure_file,
                         help='image to write (.png, .svg, .pdf)')
-    return parser.parse_args()
-
-
-def main():
-    args = parse_args()
+    args = parser.parse_args()
+    for work_dir in args.work_dirs:
+        if not osp.exists(work_dir):
+            parser.error(f'WORK_DIR {work_dir}: no such folder or file')
     labels = args.legend or [osp.basename(osp.normpath(w))
                              for w in args.work_dirs]
     if len(labels) != len(args.work_dirs):
-        raise ValueError(f'--legend: {len(labels)} labels for '
-                         f'{len(args.work_dirs)} work dirs')
+        parser.error(f'--legend: {len(labels)} labels for '
+                     f'{len(args.work_dirs)} work dirs')
     if len(set(labels)) != len(labels):
-        raise ValueError(f'runs need distinct labels, got {labels}; '
-                         'pass --legend')
-    runs = {label: load_curves(w, args.keys)
-            for label, w in zip(labels, args.work_dirs)}
+        parser.error(f'runs need distinct labels, got {labels}; pass '
+                     '--legend')
+    args.labels = labels
+    return args
+
+
+def logged_curves(work_dir: str, keys: List[str]) -> Dict[str, Curve]:
+    """The logged curves of ``keys``; a log without them (or without a
+    scalars file) is a bad WORK_DIR or --keys, named in the message."""
+    try:
+        return load_curves(work_dir, keys)
+    except (FileNotFoundError, ValueError) as e:
+        raise UsageError(str(e)) from None
+
+
+@exits_on_usage_error
+def main():
+    args = parse_args()
+    runs = {label: logged_curves(w, args.keys)
+            for label, w in zip(args.labels, args.work_dirs)}
     print(f"{'run':<16} {'key':<20} {'unit':<5} {'points':>6} "
           f"{'first':>10} {'last':>10} {'min':>10} {'max':>10}")
     for label, curves in runs.items():

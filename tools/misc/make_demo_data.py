@@ -5,6 +5,7 @@
 Deterministic and offline; takes seconds.
 """
 import argparse
+import os.path as osp
 import time
 
 from se_plugin.testing.demo_data import make_all
@@ -14,6 +15,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('out', nargs='?', default='data/demo')
     args = parser.parse_args()
+    if osp.isfile(args.out):
+        parser.error(f'OUT {args.out} is a file; the datasets go into a '
+                     'folder')
     start = time.time()
     make_all(args.out)
     print(f'demo datasets written to {args.out}/{{imagenet,places365,coco}} '

@@ -15,19 +15,19 @@ summary; the exit status is 1 if anything is wrong, else 0.
 """
 import argparse
 import copy
-import os.path as osp
 import sys
 from multiprocessing.pool import ThreadPool
 from typing import List, Optional, Tuple
 
 import mmcv
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.fileio import get
 from mmengine.registry import DATASETS, init_default_scope
 from mmengine.utils import ProgressBar
 
 import se_plugin
 from se_plugin.datasets.problems import BadAnnotationError, summarize
+from se_plugin.utils.cli import DictAction, existing_file, positive_int
 
 # Host datasets whose se_plugin subclass adds only the annotation checks.
 CHECKED_AS = {
@@ -38,11 +38,11 @@ CHECKED_AS = {
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('config')
+    parser.add_argument('config', type=existing_file)
     parser.add_argument('--splits', nargs='+', default=['train', 'val',
                                                         'test'],
                         choices=['train', 'val', 'test'])
-    parser.add_argument('--workers', type=int, default=8,
+    parser.add_argument('--workers', type=positive_int, default=8,
                         help='threads opening images')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings, key=value')
@@ -140,9 +140,6 @@ def check_images(tasks: list, workers: int) -> List[str]:
 def main(argv=None) -> int:
     se_plugin.setup()  # fixes of host defects: se_plugin.compat
     args = parse_args(argv)
-    if not osp.isfile(args.config):
-        print(f'config: {args.config} does not exist', file=sys.stderr)
-        return 1
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)

@@ -21,14 +21,15 @@ import os.path as osp
 
 import torch
 
-from se_plugin.converters.hub import WeightsError, is_published, load_published
+from se_plugin.converters.hub import (WeightsError, file_or_published,
+                                      is_published, load_published)
 from se_plugin.converters.senet import (SOURCES, ConversionError, config_text,
                                         convert, load_weights)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('src')
+    parser.add_argument('src', type=file_or_published)
     parser.add_argument('dst')
     parser.add_argument('--source', default='auto',
                         choices=SOURCES + ('auto', ))
@@ -66,6 +67,7 @@ def main():
         print(f'{args.dst}: {len(state)} tensors, backbone '
               f'{model_cfg["backbone"]}')
     if args.out_config:
+        os.makedirs(osp.dirname(osp.abspath(args.out_config)), exist_ok=True)
         with open(args.out_config, 'w') as f:
             f.write(config_text(model_cfg, args.src, args.source))
         print(f'{args.out_config}: the classifier config')

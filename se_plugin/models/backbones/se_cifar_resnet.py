@@ -18,6 +18,7 @@ from se_plugin.registry import MODELS
 from se_plugin.utils.checks import check_choice
 from ..layers.se_layer import SELayer, check_se_args
 from .base import KAIMING_INIT, StagedBackbone
+from .pretrained_arg import accepts_pretrained
 
 # Unit kinds as data: kernel sizes of the branch convs, output/mid widths.
 BLOCKS = {'basic': ((3, 3), 1), 'bottleneck': ((1, 3, 1), 4)}
@@ -85,6 +86,7 @@ class PreActBlock(nn.Module):
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SECifarResNet(StagedBackbone):
     """Pre-activation ResNet for 32x32 inputs [14] with SE blocks (Table 4-5).
 
@@ -191,6 +193,7 @@ class SECifarResNet(StagedBackbone):
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SEWideResNet(SECifarResNet):
     """Wide ResNet WRN-d-k [67] with SE blocks (Tables 4-5: WRN-16-8).
 

@@ -20,6 +20,7 @@ from torch.nn.modules.utils import _pair
 from se_plugin.registry import MODELS
 from ..layers.se_layer import SELayer, check_se_args
 from .base import KAIMING_INIT, StagedBackbone
+from .pretrained_arg import accepts_pretrained
 
 # A branch is a sequence of (out_channels, kernel[, stride]) conv-BN-ReLUs.
 # Per stage: block width, residual scale, branches (TF-slim's widths).
@@ -105,6 +106,7 @@ class InceptionResNetBlock(Concat):
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SEInceptionResNetV2(StagedBackbone):
     """SE-Inception-ResNet-v2 (Table 2) on a 299x299 input.
 

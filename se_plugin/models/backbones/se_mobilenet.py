@@ -17,9 +17,11 @@ from mmpretrain.models.utils import make_divisible
 from se_plugin.registry import MODELS
 from ..layers.se_layer import SELayer, check_se_args
 from .base import KAIMING_INIT, StagedBackbone
+from .pretrained_arg import accepts_pretrained
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SEMobileNetV1(StagedBackbone):
     """SE-MobileNet: MobileNetV1 with an SE layer after each block.
 

@@ -22,6 +22,7 @@ from se_plugin.utils.checks import (check_choice, check_frozen_stages,
 from ..layers.lean_se import lean_tail, lean_tail_applies
 from ..layers.se_layer import SELayer, check_se_args
 from .pretrained import NamedPrefixMixin
+from .pretrained_arg import accepts_pretrained
 
 # Where the SE layer sits in a residual block (Fig. 5, Table 14, Table 15).
 SE_POSITIONS = ('standard', 'pre', 'post', 'identity', '3x3')
@@ -217,6 +218,7 @@ class SEBackboneMixin(NamedPrefixMixin):
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SEResNet(SEBackboneMixin, ResNet):
     """SE-ResNet (Table 1): mmpretrain's ResNet with SE blocks.
 
@@ -239,7 +241,11 @@ class SEResNet(SEBackboneMixin, ResNet):
             ``frozen_stages``, ``norm_eval``, ``style`` (``'caffe'`` puts
             the stride on the first 1x1 conv, as in the paper's released
             models), ``with_cp``, ``zero_init_residual``, ``norm_cfg``,
-            ``base_channels``, ``init_cfg`` ...
+            ``base_channels``, ``init_cfg`` ...; and ``pretrained``, which
+            mmseg's segmentors pass: a deprecated spelling of
+            ``init_cfg=dict(type='Pretrained', checkpoint=...)``, as in
+            mmseg's backbones (every se_plugin backbone takes it:
+            ``pretrained_arg.py``).
 
     Example:
         >>> model = SEResNet(depth=50, out_indices=(0, 1, 2, 3)).eval()
@@ -259,6 +265,7 @@ class SEResNet(SEBackboneMixin, ResNet):
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SEResNeXt(SEBackboneMixin, ResNeXt):
     """SE-ResNeXt (Table 1): mmpretrain's ResNeXt with SE blocks.
 

@@ -18,6 +18,7 @@ from se_plugin.registry import MODELS
 from se_plugin.utils.checks import check_choice, check_out_indices
 from ..layers.se_layer import SELayer, check_se_args
 from .pretrained import NamedPrefixMixin
+from .pretrained_arg import accepts_pretrained
 
 
 class SEShuffleUnit(ShuffleUnit):
@@ -55,6 +56,7 @@ class SEShuffleUnit(ShuffleUnit):
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SEShuffleNetV1(NamedPrefixMixin, ShuffleNetV1):
     """SE-ShuffleNet (Table 3, "ShuffleNet 1x (g=3)"): mmpretrain's
     ShuffleNetV1 with an SE layer in every ShuffleUnit.

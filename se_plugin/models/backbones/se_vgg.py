@@ -20,9 +20,11 @@ from se_plugin.utils.checks import (check_choice, check_frozen_stages,
                                     check_out_indices)
 from ..layers.se_layer import SELayer, check_se_args
 from .pretrained import NamedPrefixMixin
+from .pretrained_arg import accepts_pretrained
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SEVGG(NamedPrefixMixin, VGG):
     """SE-VGG: mmpretrain's VGG with an SE layer after every conv's ReLU.
 

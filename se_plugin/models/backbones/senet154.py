@@ -12,6 +12,7 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmpretrain.models.backbones.resnet import Bottleneck
 
 from se_plugin.registry import MODELS
+from .pretrained_arg import accepts_pretrained
 from .se_resnet import SEResNeXt, _SEBottleneckResidual
 
 
@@ -46,6 +47,7 @@ class SE154Bottleneck(_SEBottleneckResidual, _Net154Bottleneck):
 
 
 @MODELS.register_module()
+@accepts_pretrained
 class SENet154(SEResNeXt):
     """SENet-154: the winning ILSVRC 2017 model (Table 8, appendix).
 

@@ -18,9 +18,17 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn.bricks import DropPath
-from torch.autograd.function import once_differentiable
 
 from .se_layer import SELayer, excite_pooled
+
+DOUBLE_BACKWARD_ERROR = (
+    "the lean SE tail (SELayer's default lean=True, se_plugin/models/layers/"
+    'lean_se.py) has first-order gradients only, and this backward asks for '
+    'their graph (create_graph=True: a double backward, e.g. a gradient '
+    'penalty). Build the SE layers with lean=False, e.g. '
+    "backbone=dict(type='se_plugin.SEResNet', ..., se_cfg=dict(lean=False)) "
+    'or SELayer(channels, lean=False): autograd\'s own graph, differentiable '
+    'twice')
 
 
 def lean_tail_applies(se: SELayer, norm: nn.Module, act: nn.Module,
@@ -137,8 +145,17 @@ class _LeanTail(torch.autograd.Function):
         return out
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, grad):
+        if torch.is_grad_enabled():
+            # Autograd records a backward only for create_graph=True. torch's
+            # @once_differentiable would raise a generic error later, or
+            # drop this block's second-order terms when ``grad`` carries no
+            # graph; say what to use instead, now.
+            raise RuntimeError(DOUBLE_BACKWARD_ERROR)
+        return _LeanTail._backward(ctx, grad)
+
+    @staticmethod
+    def _backward(ctx, grad):
         (x, weight, bias, out, z, mean, spread, keep, w1, b1, w2,
          b2) = ctx.saved_tensors
         batch_stats, eps = ctx.batch_stats, ctx.eps
