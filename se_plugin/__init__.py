@@ -16,9 +16,10 @@ from .datasets import CocoDataset, ImageNet, Places365
 from .engine import RNGStateHook
 from .evaluation import ValLoss
 from .model_index import ModelInfo, list_models
-from .models import (SEVGG, DropoutLinearClsHead, SEBNInception, SECifarResNet,
-                     SEInceptionResNetV2, SELayer, SEMobileNetV1, SENet154,
-                     SEResNet, SEResNeXt, SEShuffleNetV1, SEWideResNet)
+from .models import (SEVGG, AddSE, DropoutLinearClsHead, SEBNInception,
+                     SECifarResNet, SEInceptionResNetV2, SELayer,
+                     SEMobileNetV1, SENet154, SEResNet, SEResNeXt,
+                     SEShuffleNetV1, SEWideResNet, add_se)
 from .utils.checkpoint import allow_mmengine_checkpoints
 from .utils.checkpoint_errors import explain_mmengine_checkpoint_errors
 from .utils.mim import register_config_scheme
@@ -30,9 +31,9 @@ register_schemes()
 register_config_scheme()
 
 __all__ = [
-    'CocoDataset', 'DropoutLinearClsHead', 'ImageNet', 'ModelInfo',
+    'AddSE', 'CocoDataset', 'DropoutLinearClsHead', 'ImageNet', 'ModelInfo',
     'Places365', 'RNGStateHook', 'SEBNInception', 'SECifarResNet',
     'SEInceptionResNetV2', 'SELayer', 'SEMobileNetV1', 'SENet154',
     'SEResNeXt', 'SEResNet', 'SEShuffleNetV1', 'SEVGG', 'SEWideResNet',
-    'ValLoss', '__version__', 'get_model', 'list_models'
+    'ValLoss', '__version__', 'add_se', 'get_model', 'list_models'
 ]
