@@ -505,7 +505,7 @@ def test_config_builds_with_se_on_its_host(path):
         'mmseg': 'mmseg.registry'
     }[scope]
     host = __import__(registry, fromlist=['MODELS']).MODELS
-    inner = cfg.model.backbone.backbone.type
+    inner = cfg.model.backbone.host
     assert cfg.model.backbone.type == 'se_plugin.AddSE'
     with DefaultScope.overwrite_default_scope(scope):
         model = host.build(cfg.model)  # no init_weights: nothing downloads

@@ -10,7 +10,6 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        _delete_=True,
         type='se_plugin.AddSE',
-        backbone={{_base_.model.backbone}},
+        host='MobileNetV2',  # the inherited backbone's type
         ratio=4))

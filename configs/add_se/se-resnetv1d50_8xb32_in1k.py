@@ -9,7 +9,6 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        _delete_=True,
         type='se_plugin.AddSE',
-        backbone={{_base_.model.backbone}},
+        host='ResNetV1d',  # the inherited backbone's type
         ratio=16))

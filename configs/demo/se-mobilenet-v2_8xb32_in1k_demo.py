@@ -26,4 +26,5 @@ test_evaluator = val_evaluator
 
 optim_wrapper = dict(optimizer=dict(lr=0.05))
 train_cfg = dict(max_epochs=2, val_interval=2)
-default_hooks = dict(logger=dict(interval=2), checkpoint=dict(max_keep_ckpts=1))
+default_hooks = dict(
+    logger=dict(interval=2), checkpoint=dict(max_keep_ckpts=1))

@@ -374,50 +374,75 @@ def add_se(model: nn.Module,
 
 
 @MODELS.register_module()
-def AddSE(backbone: Union[dict, nn.Module],  # noqa: N802 (a config type)
+def AddSE(backbone: Union[dict, nn.Module, None] = None,  # noqa: N802
           ratio: float = 16,
           stages: Optional[Sequence[bool]] = None,
           position: str = 'standard',
           se_cfg: Optional[dict] = None,
           identity_init: bool = False,
-          pretrained: Optional[str] = None) -> nn.Module:
-    """Build ``backbone`` from its config and add SE blocks (:func:`add_se`).
+          pretrained: Optional[str] = None,
+          host: Optional[str] = None,
+          **host_args) -> nn.Module:
+    """Build a host backbone and add SE blocks to it (:func:`add_se`).
 
     Returns the host backbone itself, not a wrapper: its state-dict keys,
     ``out_indices``, ``frozen_stages``, ``norm_eval``, ``init_cfg`` and
     ``init_weights`` are the host's, so a plain host or detector checkpoint
-    loads with only the SE keys missing.
+    loads with only the SE keys missing. (A function, registered as a
+    config ``type`` as mmengine allows: no module of its own.)
 
-    Args:
-        backbone: The host's config, e.g. ``dict(type='mmdet.HRNet',
-            extra=...)`` (built in the current default scope; give the
-            scope outside a Runner), or a built module.
-        ratio, stages, position, se_cfg, identity_init: as :func:`add_se`.
-        pretrained: mmseg's model-level ``pretrained=`` (its
-            ``EncoderDecoder`` hands it to the backbone): becomes the host's
-            ``init_cfg=dict(type='Pretrained', checkpoint=pretrained)``, as
-            mmseg's backbones do.
+    Two forms: ``backbone=dict(type='mmdet.HRNet', extra=...)``, or
+    ``host='HRNet'`` beside the host's own arguments, which is what a config
+    that inherits the host's config writes (the inherited arguments stay,
+    no ``_delete_``)::
 
-    Example (an mmdet config)::
-
+        _base_ = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
         custom_imports = dict(imports=['se_plugin'],
                               allow_failed_imports=False)
-        model = dict(backbone=dict(
-            _delete_=True, type='se_plugin.AddSE', identity_init=True,
-            backbone=dict(type='mmdet.ResNet', depth=18, ...)))
+        model = dict(backbone=dict(type='se_plugin.AddSE', host='ResNet',
+                                   identity_init=True))
+
+    Args:
+        backbone: The host's config (built in the current default scope;
+            outside a Runner give the scope, ``'mmdet.HRNet'``) or a built
+            module.
+        ratio, stages, position, se_cfg, identity_init: as :func:`add_se`.
+        pretrained: mmseg's model-level ``pretrained=`` (its
+            ``EncoderDecoder`` hands it to the backbone): a path or URL
+            becomes the host's ``init_cfg=dict(type='Pretrained',
+            checkpoint=pretrained)``, as mmseg's backbones do; a bool is
+            the host's own (``TIMMBackbone``'s).
+        host: The host's registered type, with ``host_args``.
+        **host_args: The host's arguments (with ``host``).
     """
-    if pretrained is not None:
-        if not isinstance(backbone, dict):
-            raise ValueError('AddSE: pretrained= needs backbone as a config '
-                             f'dict, got a built {type(backbone).__name__}')
+    if host is not None:
+        if backbone is not None:
+            raise ValueError('AddSE: give backbone=dict(type=...) or host= '
+                             f"with the host's arguments, not both "
+                             f'(backbone={backbone!r}, host={host!r})')
+        backbone = dict(type=host, **host_args)
+    elif host_args:
+        raise ValueError(
+            f'AddSE got unexpected arguments {sorted(host_args)}: a host\'s '
+            "arguments go beside host='<type>' or inside "
+            "backbone=dict(type='<type>', ...)")
+    elif backbone is None:
+        raise ValueError("AddSE needs the host: backbone=dict(type=...) or "
+                         "host='<type>' with the host's arguments")
+    if pretrained is not None and not isinstance(backbone, dict):
+        raise ValueError('AddSE: pretrained= needs the host as a config, '
+                         f'got a built {type(backbone).__name__}')
+    if isinstance(pretrained, str):
         if backbone.get('init_cfg') or backbone.get('pretrained'):
             raise ValueError(
-                f'AddSE: pretrained={pretrained!r} and the backbone\'s own '
+                f'AddSE: pretrained={pretrained!r} and the host\'s own '
                 f"init_cfg={backbone.get('init_cfg')!r} / pretrained="
                 f"{backbone.get('pretrained')!r} both set its weights; "
                 'keep one')
         backbone = dict(
             backbone, init_cfg=dict(type='Pretrained', checkpoint=pretrained))
+    elif pretrained is not None:  # the host's own (TIMMBackbone's bool)
+        backbone = dict(backbone, pretrained=pretrained)
     if isinstance(backbone, dict):
         backbone = MODELS.build(backbone)
     elif not isinstance(backbone, nn.Module):

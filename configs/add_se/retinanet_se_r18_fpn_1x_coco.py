@@ -2,7 +2,7 @@
 # plugins= route refuses), SE added after each block's norm2. torchvision's
 # ImageNet ResNet-18 weights and mmdet's recipe are inherited; SE starts at
 # a scale of exactly 1 (identity_init).
-#   tools/dist_train.sh configs/add_se/retinanet_se-r18_fpn_1x_coco.py 8
+#   tools/dist_train.sh configs/add_se/retinanet_se_r18_fpn_1x_coco.py 8
 _base_ = [
     'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py',
     '../_base_/default_runtime.py',
@@ -10,8 +10,7 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        _delete_=True,
         type='se_plugin.AddSE',
-        backbone={{_base_.model.backbone}},
+        host='ResNet',  # the inherited backbone's type
         ratio=16,
         identity_init=True))

@@ -3,7 +3,7 @@
 # (open-mmlab://resnet50_v1c, which AddSE passes to ResNetV1c as its
 # init_cfg) are inherited; SE starts at a scale of exactly 1.
 #   tools/dist_train.sh \
-#       configs/add_se/pspnet_se-r50-d8_4xb2-40k_cityscapes-512x1024.py 4
+#       configs/add_se/pspnet_se_r50-d8_4xb2-40k_cityscapes-512x1024.py 4
 _base_ = [
     'mmseg::pspnet/pspnet_r50-d8_4xb2-40k_cityscapes-512x1024.py',
     '../_base_/default_runtime.py',
@@ -11,8 +11,7 @@ _base_ = [
 
 model = dict(
     backbone=dict(
-        _delete_=True,
         type='se_plugin.AddSE',
-        backbone={{_base_.model.backbone}},
+        host='ResNetV1c',  # the inherited backbone's type
         ratio=16,
         identity_init=True))
