@@ -129,6 +129,13 @@ def _small(one_thread):
     torch.manual_seed(0)
 
 
+def mode(model, train):
+    """``model.train(train)``, returning the model (mmdet's and
+    mmpretrain's ResNet return None)."""
+    model.train(train)
+    return model
+
+
 def outputs(model, x):
     out = model(x)
     return list(out) if isinstance(out, (tuple, list)) else [out]
@@ -159,11 +166,14 @@ def test_se_count_and_channels_per_stage(host):
 
 @pytest.mark.parametrize('host', HOSTS)
 def test_forward_backward_reaches_every_se(host):
-    model = add_se(HOSTS[host][0](), ratio=4).train()
-    x = torch.randn(2, 3, 32, 32)
-    sum(o.float().pow(2).mean() for o in outputs(model, x)).backward()
+    model = mode(add_se(HOSTS[host][0](), ratio=4), True)
     ses = se_layers(model)
     assert ses
+    for se in ses:  # no SE whose few hidden ReLUs all start dead
+        nn.init.constant_(se.fc1.bias, 1.)
+    randomize_bn(model)  # timm zeroes each block's last BN weight
+    x = torch.randn(2, 3, 32, 32)
+    sum(o.float().pow(2).mean() for o in outputs(model, x)).backward()
     for se in ses:
         for p in se.parameters():
             assert p.grad is not None and p.grad.abs().sum() > 0
@@ -188,9 +198,9 @@ def test_plain_checkpoint_loads_with_only_se_keys_missing(host):
 def test_stages_all_off_is_the_host(host):
     build = HOSTS[host][0]
     torch.manual_seed(1)
-    plain = build().eval()
+    plain = mode(build(), False)
     n = len(HOSTS[host][1] or [0] * 4)
-    model = add_se(build(), stages=(False, ) * n).eval()
+    model = mode(add_se(build(), stages=(False, ) * n), False)
     model.load_state_dict(plain.state_dict())
     assert se_layers(model) == []
     x = torch.randn(2, 3, 32, 32)
@@ -298,9 +308,10 @@ def test_positions_where_the_block_allows_them():
     for position, channels in (('pre', 64), ('post', 64), ('identity', 64),
                                ('3x3', 16), ('standard', 64)):
         model = add_se(HOSTS['mmdet.ResNet-50'][0](), position=position,
-                       stages=(False, True, False, False)).eval()
+                       stages=(False, True, False, False))
+        mode(model, False)
         assert model.layer2[1].se.in_channels == channels
-        plain = HOSTS['mmdet.ResNet-50'][0]().eval()
+        plain = mode(HOSTS['mmdet.ResNet-50'][0](), False)
         plain.load_state_dict(model.state_dict(), strict=False)
         assert not torch.equal(model(x)[-1], plain(x)[-1])
     with pytest.raises(ValueError, match=r"position '3x3' is not allowed in "
@@ -313,7 +324,8 @@ def test_positions_where_the_block_allows_them():
 
 
 def test_se_of_frozen_stages_is_frozen():
-    model = add_se(HOSTS['mmdet.ResNet-50'][0](frozen_stages=1))
+    model = add_se(HOSTS['mmdet.ResNet-50'][0](frozen_stages=1,
+                                               norm_eval=False))
     # frozen as added (the host froze layer1 when it was built) ...
     assert all(not p.requires_grad for p in model.layer1.parameters())
     assert all(p.requires_grad for p in model.layer2.parameters())
@@ -323,6 +335,7 @@ def test_se_of_frozen_stages_is_frozen():
     assert all(m.training for m in model.layer2.modules())
     assert all(not p.requires_grad for p in model.layer1.parameters())
     mobile = add_se(HOSTS['mmpretrain.MobileNetV2'][0](frozen_stages=2))
+    mobile.train()  # where mmpretrain's MobileNetV2 freezes
     assert all(not p.requires_grad for p in mobile.layer2.parameters())
     assert all(p.requires_grad for p in mobile.layer3[0].se.parameters())
     assert len(se_layers(mobile.layer2)) == 2
@@ -332,8 +345,9 @@ def test_with_cp(monkeypatch):
     x = torch.randn(2, 3, 32, 32)
 
     def build(with_cp):
-        return add_se(HOSTS['mmpretrain.ResNet-18'][0](with_cp=with_cp),
-                      ratio=4).train()
+        model = add_se(HOSTS['mmpretrain.ResNet-18'][0](with_cp=with_cp),
+                       ratio=4)
+        return mode(model, True)
 
     check_with_cp(monkeypatch, se_residual, build, x, 8)
 
@@ -352,7 +366,7 @@ def test_zero_init_residual_zeroes_the_norm_not_the_se():
 def test_sync_bn_conversion_keeps_se():
     from mmengine.model import revert_sync_batchnorm
     torch.manual_seed(3)
-    model = add_se(HOSTS['mmdet.ResNet-50'][0](), ratio=4).eval()
+    model = mode(add_se(HOSTS['mmdet.ResNet-50'][0](), ratio=4), False)
     randomize_bn(model)
     x = torch.randn(2, 3, 32, 32)
     ref = model(x)[-1]
@@ -360,7 +374,7 @@ def test_sync_bn_conversion_keeps_se():
     assert isinstance(synced.layer1[0].bn3, nn.SyncBatchNorm)
     assert len(se_layers(synced)) == 16
     # SyncBN runs on GPUs only: back to BN, as mmengine does on CPU
-    reverted = revert_sync_batchnorm(synced).eval()
+    reverted = mode(revert_sync_batchnorm(synced), False)
     assert torch.equal(reverted(x)[-1], ref)
     mm_synced = MODELS.build(dict(
         type='se_plugin.AddSE', ratio=4,
@@ -370,11 +384,42 @@ def test_sync_bn_conversion_keeps_se():
     assert len(se_layers(mm_synced)) == 16
 
 
-def test_frozen_bn_conversion_keeps_se():
+def torchvision_frozen_bn(module):
+    """Detectron2's ``FrozenBatchNorm2d.convert_frozen_batchnorm`` with
+    torchvision's frozen BN: each BN child replaced by a new module."""
+    from torchvision.ops.misc import FrozenBatchNorm2d
+    if isinstance(module, nn.BatchNorm2d):
+        frozen = FrozenBatchNorm2d(module.num_features, module.eps)
+        frozen.load_state_dict(module.state_dict(), strict=False)
+        return frozen
+    for name, child in module.named_children():
+        new = torchvision_frozen_bn(child)
+        if new is not child:
+            module.add_module(name, new)
+    return module
+
+
+def test_frozen_bn_conversion_keeps_se_torchvision():
+    torch.manual_seed(4)
+    model = add_se(HOSTS['mmdet.ResNet-50'][0](), ratio=4)
+    mode(model, False)
+    randomize_bn(model)
+    x = torch.randn(2, 3, 32, 32)
+    ref = model(x)[-1]
+    frozen = torchvision_frozen_bn(copy.deepcopy(model))
+    assert type(frozen.layer1[0].bn3).__name__ == 'FrozenBatchNorm2d'
+    torch.testing.assert_close(frozen(x)[-1], ref)
+    for se in se_layers(frozen):  # SE still runs after the conversion
+        nn.init.zeros_(se.fc2.weight)
+        nn.init.constant_(se.fc2.bias, -20.)
+    assert not torch.allclose(frozen(x)[-1], ref)
+
+
+def test_frozen_bn_conversion_keeps_se_detectron2():
     fbn = pytest.importorskip('detectron2.layers').FrozenBatchNorm2d
     torch.manual_seed(4)
-    model = add_se(HOSTS['torchvision.resnet-bottleneck'][0](),
-                   ratio=4).eval()
+    model = add_se(HOSTS['torchvision.resnet-bottleneck'][0](), ratio=4)
+    mode(model, False)
     randomize_bn(model)
     x = torch.randn(2, 3, 32, 32)
     ref = model(x)
@@ -388,7 +433,7 @@ def test_frozen_bn_conversion_keeps_se():
 
 
 def test_deepcopy_is_an_independent_se_model():
-    model = add_se(HOSTS['mmdet.HRNet'][0](), ratio=4).eval()
+    model = mode(add_se(HOSTS['mmdet.HRNet'][0](), ratio=4), False)
     twin = copy.deepcopy(model)
     x = torch.randn(2, 3, 32, 32)
     for a, b in zip(twin(x), model(x)):
@@ -399,13 +444,13 @@ def test_deepcopy_is_an_independent_se_model():
 
 
 def test_no_graph_breaks_under_torch_compile():
-    model = add_se(HOSTS['mmpretrain.ResNet-18'][0](), ratio=4).train()
+    model = mode(add_se(HOSTS['mmpretrain.ResNet-18'][0](), ratio=4), True)
     explanation = torch._dynamo.explain(model)(torch.randn(2, 3, 32, 32))
     assert explanation.graph_break_count == 0
 
 
 def saved_mib(model):
-    model = model.to('meta').train()
+    model = mode(model.to('meta'), True)
     x = torch.randn(8, 3, 224, 224, device='meta')
     return saved_tensor_bytes(lambda: model(x))[0] / 2**20
 
@@ -430,12 +475,14 @@ def test_same_model_as_mmcv_plugins_route():
     plugged = _mmdet(
         'ResNet', depth=50, stem_channels=8, base_channels=8,
         plugins=[dict(cfg=dict(type='se_plugin.SELayer', ratio=16),
-                      stages=(True, ) * 4, position='after_conv3')]).eval()
+                      stages=(True, ) * 4, position='after_conv3')])
+    mode(plugged, False)
     randomize_bn(plugged)
     model = MODELS.build(dict(
         type='se_plugin.AddSE',
         backbone=dict(type='mmdet.ResNet', depth=50, stem_channels=8,
-                      base_channels=8))).eval()
+                      base_channels=8)))
+    mode(model, False)
     # ... has the same weights under the plugin's name
     state = {k.replace('.se_after_conv3.', '.se.'): v
              for k, v in plugged.state_dict().items()}
@@ -452,7 +499,8 @@ def test_se_resnet_weights_load_into_addse_resnet50():
     randomize_bn(ours)
     model = MODELS.build(dict(
         type='se_plugin.AddSE',
-        backbone=dict(type='mmpretrain.ResNet', depth=50, **TINY))).eval()
+        backbone=dict(type='mmpretrain.ResNet', depth=50, **TINY)))
+    mode(model, False)
     model.load_state_dict(ours.state_dict())  # strict: the same keys
     x = torch.randn(2, 3, 32, 32)
     for a, b in zip(model(x), ours(x)):
@@ -478,7 +526,8 @@ def test_addse_builds_in_host_scope_and_maps_pretrained():
 
 
 def test_timm_se_fills_its_slot():
-    model = add_se(HOSTS['timm.resnet-bottleneck'][0](), ratio=16).eval()
+    model = mode(add_se(HOSTS['timm.resnet-bottleneck'][0](), ratio=16), False)
+    randomize_bn(model)  # timm zeroes each block's last BN weight
     block = model.layer1[0]
     assert type(block).__module__ == 'timm.models.resnet'  # no class swap
     x = torch.randn(2, 3, 32, 32)
