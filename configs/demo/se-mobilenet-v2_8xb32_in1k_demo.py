@@ -8,7 +8,7 @@ _base_ = [
 
 data_root = 'data/demo/imagenet'
 model = dict(
-    backbone=dict(backbone=dict(widen_factor=0.25)),
+    backbone=dict(widen_factor=0.25),
     head=dict(num_classes=4, topk=(1, 2)))
 data_preprocessor = dict(num_classes=4)
 
