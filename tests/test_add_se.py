@@ -455,13 +455,19 @@ def saved_mib(model):
     return saved_tensor_bytes(lambda: model(x))[0] / 2**20
 
 
-@pytest.mark.parametrize('build', [
-    lambda: _mmdet('ResNet', depth=50),
-    lambda: _mmpretrain('ResNet', depth=18),
-    lambda: _mmseg('ResNetV1c', depth=50),
-    lambda: _torchvision('Bottleneck'),
-])
-def test_lean_tail_saves_within_2_percent_of_the_host(build):
+LEAN_HOSTS = {
+    'mmdet.ResNet-50': lambda: _mmdet('ResNet', depth=50),
+    'mmpretrain.ResNet-18': lambda: _mmpretrain('ResNet', depth=18),
+    'mmseg.ResNetV1c-50': lambda: _mmseg('ResNetV1c', depth=50),
+    'timm.resnet-bottleneck': lambda: _timm('Bottleneck'),
+    'torchvision.resnet-bottleneck': lambda: _torchvision('Bottleneck'),
+}
+
+
+@pytest.mark.parametrize('host', LEAN_HOSTS)
+def test_lean_tail_saves_within_2_percent_of_the_host(host):
+    """Saved-for-backward bytes at batch 8, 224x224, counted on meta."""
+    build = LEAN_HOSTS[host]
     plain = saved_mib(build())
     lean = saved_mib(add_se(build()))
     reference = saved_mib(add_se(build(), se_cfg=dict(lean=False)))
@@ -525,16 +531,26 @@ def test_addse_builds_in_host_scope_and_maps_pretrained():
             SEG.build(cfg)
 
 
-def test_timm_se_fills_its_slot():
-    model = mode(add_se(HOSTS['timm.resnet-bottleneck'][0](), ratio=16), False)
-    randomize_bn(model)  # timm zeroes each block's last BN weight
-    block = model.layer1[0]
-    assert type(block).__module__ == 'timm.models.resnet'  # no class swap
+def test_timm_se_fills_its_slot_as_timm_seresnet():
+    """SE at timm's own ``se`` attribute: timm's SE-ResNet (``attn_layer=
+    'se'``) weights load key for key and give the same outputs."""
+    torch.manual_seed(7)
+    seresnet = _timm('Bottleneck', block_args=dict(attn_layer='se'))
+    randomize_bn(seresnet)  # timm zeroes each block's last BN weight
+    model = add_se(_timm('Bottleneck'), ratio=16)
+    model.load_state_dict(seresnet.state_dict())  # strict: the same keys
     x = torch.randn(2, 3, 32, 32)
-    before = model(x)
-    nn.init.zeros_(block.se.fc2.weight)
-    nn.init.constant_(block.se.fc2.bias, -20.)  # gate ~0: branch off
-    assert not torch.allclose(model(x), before)
+    for train in (False, True):
+        mode(model, train)
+        mode(seresnet, train)
+        # same math, summed in another order (fused addcmul, fp32 pool),
+        # which train-mode BN over a 1x1 map amplifies
+        ref = seresnet(x)
+        torch.testing.assert_close(model(x), ref, rtol=1e-3,
+                                   atol=1e-3 * ref.abs().max().item())
+    with pytest.raises(ValueError, match='layer1.0 .* already has an se: '
+                       'SEModule'):
+        add_se(seresnet)
 
 
 CONFIGS = sorted(glob.glob(osp.join(REPO, 'configs/add_se/*.py')))

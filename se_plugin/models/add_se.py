@@ -1,16 +1,23 @@
 """SE blocks on backbones nobody here wrote: :func:`add_se` and ``AddSE``.
 
 Where SE goes is a rule per block family, keyed on the block's class (its
-import path), never guessed from attribute names. A rule either
+import path), never guessed from attribute names. A rule swaps the block
+instance's class for a subclass of the host block (``(mixin, host)``, made
+once per host class) whose forward places SE:
 
-* swaps the block instance's class for a subclass of the host block whose
-  forward places SE (``swap``): the host's parameters keep their names, SE
-  lives at ``<block>.se``, ``isinstance`` checks of the host (its
-  ``zero_init_residual``, ``frozen_stages``) still hold, and the SE is part
-  of the block's own forward, so ``deepcopy``, SyncBN or Detectron2 FrozenBN
-  conversion (which replace norm children) and ``torch.compile`` keep it;
-  forward hooks would be lost or graph-broken there; or
-* fills the slot the host keeps for it (``slot``): timm's ``block.se``.
+* the host's parameters keep their names and SE lives at ``<block>.se``
+  (timm's own ``se`` slot, so timm's SE-ResNet keys match), so plain host
+  checkpoints load with only SE keys missing;
+* ``isinstance`` checks of the host (``zero_init_residual``,
+  ``frozen_stages``) still hold;
+* SE is part of the block's own forward, so ``deepcopy``, SyncBN or
+  Detectron2 FrozenBN conversion (which replace norm children) and
+  ``torch.compile`` keep it; forward hooks would be lost or graph-broken
+  there, and filling timm's slot alone would keep timm's forward, which
+  saves each block's BN output for backward;
+* ResNet-family forwards share :class:`SEResidualForward` with se_plugin's
+  own SE-ResNets: positions, ``with_cp``, drop path and the lean training
+  tail (``layers/lean_se.py``) are written once.
 
 Host libraries are never imported here: a rule is looked up by the import
 path of a block the model already has.
@@ -63,6 +70,45 @@ class _TorchvisionBottleneckResidual(SEResidualForward):
         return self.bn3(out) if norm else out
 
 
+class _TimmBasicResidual(SEResidualForward):
+    """timm's ``BasicBlock`` branch (conv1, bn1, drop_block, act1, aa,
+    conv2, bn2); SE fills timm's own ``se`` slot, ``act2`` ends the block."""
+
+    @property
+    def last_norm(self) -> nn.Module:
+        return self.bn2
+
+    @property
+    def out_act(self) -> nn.Module:
+        return self.act2
+
+    def residual(self, x: torch.Tensor, norm: bool = True) -> torch.Tensor:
+        out = self.aa(self.act1(self.drop_block(self.bn1(self.conv1(x)))))
+        out = self.conv2(out)
+        return self.bn2(out) if norm else out
+
+
+class _TimmBottleneckResidual(SEResidualForward):
+    """timm's ``Bottleneck`` branch (conv1-3, bn1-3, drop_block, aa); SE
+    fills timm's own ``se`` slot, ``act3`` ends the block."""
+
+    @property
+    def last_norm(self) -> nn.Module:
+        return self.bn3
+
+    @property
+    def out_act(self) -> nn.Module:
+        return self.act3
+
+    def residual(self, x: torch.Tensor, norm: bool = True) -> torch.Tensor:
+        out = self.act1(self.bn1(self.conv1(x)))
+        out = self.aa(self.act2(self.drop_block(self.bn2(self.conv2(out)))))
+        if self.se_position == '3x3':
+            out = self.se(out)
+        out = self.conv3(out)
+        return self.bn3(out) if norm else out
+
+
 class _InvertedResidualSE:
     """mmpretrain's MobileNetV2 ``InvertedResidual`` with SE after the
     depthwise conv (its BN and ReLU6), before the linear 1x1 projection:
@@ -105,16 +151,15 @@ class BlockRule:
         where: Where SE sits at the standard position, in words.
         positions: The ``position`` values the block allows.
         channels: ``(block, position) -> SE channels``.
-        mixin: For a ``swap`` rule, the class whose forward places SE; the
-            block becomes an instance of ``(mixin, host block class)``.
-            None: a ``slot`` rule, SE fills the host's ``block.se``.
+        mixin: The class whose forward places SE; the block becomes an
+            instance of ``(mixin, host block class)``.
     """
 
     family: str
     where: str
     positions: Tuple[str, ...]
     channels: Callable[[nn.Module, str], int]
-    mixin: Optional[type] = None
+    mixin: type
 
 
 _OPENMMLAB = ('mmpretrain', 'mmdet', 'mmseg')
@@ -141,10 +186,10 @@ RULES: Dict[str, BlockRule] = {
         _InvertedResidualSE),
     'timm.models.resnet.BasicBlock': BlockRule(
         'timm ResNet BasicBlock', "timm's se slot: after bn2, before the sum",
-        ('standard', ), _out_channels('conv2')),
+        SE_POSITIONS[:4], _out_channels('conv2'), _TimmBasicResidual),
     'timm.models.resnet.Bottleneck': BlockRule(
         'timm ResNet Bottleneck', "timm's se slot: after bn3, before the sum",
-        ('standard', ), _out_channels('conv3')),
+        SE_POSITIONS, _out_channels('conv3'), _TimmBottleneckResidual),
     'torchvision.models.resnet.BasicBlock': BlockRule(
         'torchvision ResNet BasicBlock', 'after bn2, before the sum',
         SE_POSITIONS[:4], _out_channels('conv2'), _TorchvisionBasicResidual),
@@ -346,14 +391,10 @@ def add_se(model: nn.Module,
                 f'position {position!r} is not allowed in {name} '
                 f'({_path(type(block))}, {rule.family}): allowed '
                 f'{rule.positions}')
-        slot = getattr(block, 'se', None)
-        if rule.mixin is None and slot is not None:
-            raise ValueError(
-                f'{name} ({_path(type(block))}) already has a module in its '
-                f'se slot: {type(slot).__name__}')
-        if rule.mixin is not None and hasattr(block, 'se'):
+        slot = getattr(block, 'se', None)  # timm's is None without SE
+        if slot is not None:
             raise ValueError(f'{name} ({_path(type(block))}) already has an '
-                             'attribute se')
+                             f'se: {type(slot).__name__}')
         se = SELayer(rule.channels(block, position), ratio=ratio, **se_cfg)
         if identity_init:
             se.identity_init()
@@ -364,9 +405,8 @@ def add_se(model: nn.Module,
         if params and not any(p.requires_grad for p in params):
             se.requires_grad_(False)  # the host froze this block's stage
         se.train(block.training)
-        if rule.mixin is not None:
-            block.__class__ = _se_class(type(block), rule.mixin)
-            block.se_position = position
+        block.__class__ = _se_class(type(block), rule.mixin)
+        block.se_position = position
         block.se = se
     if identity_init and hasattr(model, 'init_weights'):
         model.__class__ = _se_class(type(model), _IdentityInitMixin)

@@ -30,8 +30,9 @@ class SEResidualForward:
     bottleneck (Table 15; :meth:`residual` applies it). ``self.se`` None is
     the plain block.
 
-    The block provides ``relu``, ``downsample`` (a module or None) and
-    optionally ``drop_path`` (a module or None) and ``with_cp``.
+    The block provides ``downsample`` (a module or None), ``relu`` (or
+    :attr:`out_act`) and optionally ``drop_path`` (a module or None) and
+    ``with_cp``.
     """
 
     def residual(self, x: torch.Tensor, norm: bool = True) -> torch.Tensor:
@@ -50,6 +51,12 @@ class SEResidualForward:
         between it and SE), as the lean tail needs."""
         return True
 
+    @property
+    def out_act(self) -> nn.Module:
+        """The activation after the sum (``self.relu`` in OpenMMLab's and
+        torchvision's blocks)."""
+        return self.relu
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         se = self.se
         position = self.se_position if se is not None else None
@@ -59,7 +66,7 @@ class SEResidualForward:
         # Training at the standard position: last BN -> SE -> sum -> ReLU as
         # one autograd function that keeps no BN output (layers/lean_se.py).
         lean = (position == 'standard' and self.se_lean_ok
-                and lean_tail_applies(se, self.last_norm, self.relu,
+                and lean_tail_applies(se, self.last_norm, self.out_act,
                                       _NO_DROP_PATH if drop_path is None
                                       else drop_path))
 
@@ -90,7 +97,7 @@ class SEResidualForward:
         else:
             out = _inner_forward(x)
         if not lean:  # the lean tail ends in the ReLU
-            out = self.relu(out)
+            out = self.out_act(out)
         if position == 'post':
             out = se(out)
         return out
