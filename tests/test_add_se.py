@@ -1,4 +1,4 @@
-"""se_plugin.add_se / AddSE: SE on hosts nobody here wrote (models/add_se.py).
+"""se_plugin.add_se / AddSE: SE on hosts nobody here wrote (models/hosts.py).
 
 Per host family: SE count and channels per stage as the rule says, forward
 and backward reaching every SE, a plain checkpoint loading with only the SE
@@ -143,7 +143,7 @@ def outputs(model, x):
 
 def stage_ses(model):
     """[[SE channels of each SE in the stage] per stage] (find_stages)."""
-    from se_plugin.models.add_se import find_stages
+    from se_plugin.models.hosts import find_stages
     blocks = [m for m in model.modules()
               if isinstance(getattr(m, 'se', None), SELayer)]
     return [[m.se.in_channels for m in stage.modules() if m in blocks]

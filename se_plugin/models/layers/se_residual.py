@@ -2,7 +2,7 @@
 
 One mixin serves every ResNet-family block that carries an SE layer: our
 own SE-ResNets (``backbones/se_resnet.py``) and the host blocks that
-:func:`se_plugin.add_se` gives SE (``models/add_se.py``). A block family
+:func:`se_plugin.add_se` gives SE (``models/hosts.py``). A block family
 says only how its residual branch runs (:meth:`SEResidualForward.residual`)
 and which norm ends it (:attr:`SEResidualForward.last_norm`); where SE
 sits, the lean training tail, ``with_cp`` and drop path live here.

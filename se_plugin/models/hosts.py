@@ -25,8 +25,8 @@ path of a block the model already has.
 Example:
     >>> from mmpretrain.models import ResNet
     >>> model = add_se(ResNet(depth=18), ratio=16)
-    >>> model.layer1[0].se
-    SELayer(64, squeeze_channels=4, squeeze='avg', gate='sigmoid')
+    >>> model.layer1[0].se.in_channels, model.layer4[1].se.in_channels
+    (64, 512)
 """
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
