@@ -244,6 +244,29 @@ def test_identity_init_starts_at_the_host(host):
     assert step0_diff(build, identity_init=False) > 0.1
 
 
+def test_identity_init_with_a_plain_checkpoint_is_the_host(tmp_path):
+    """The fine-tuning route: AddSE over a host whose init_cfg loads plain
+    weights; after init_weights, step 0 is the host's, output for output
+    (mmdet's ResNet-50 and HRNet)."""
+    for name in ('mmdet.ResNet-50', 'mmdet.HRNet'):
+        torch.manual_seed(8)
+        plain = HOSTS[name][0]()
+        randomize_bn(plain)
+        torch.save(plain.state_dict(), tmp_path / 'plain.pth')
+        pretrained = dict(type='Pretrained',
+                          checkpoint=str(tmp_path / 'plain.pth'))
+        model = MODELS.build(dict(
+            type='se_plugin.AddSE', identity_init=True,
+            backbone=HOSTS[name][0](init_cfg=pretrained)))
+        model.init_weights()
+        x = torch.randn(2, 3, 32, 32)
+        for train in (True, False):
+            mode(model, train)
+            mode(plain, train)
+            for a, b in zip(model(x), plain(x)):
+                assert torch.equal(a, b)
+
+
 def test_identity_init_learns_from_step_0():
     model = add_se(HOSTS['mmdet.ResNet-50'][0](), identity_init=True)
     model.train()
