@@ -20,9 +20,10 @@ from .datasets import CocoDataset, ImageNet, Places365
 from .engine import RNGStateHook
 from .evaluation import ValLoss
 from .model_index import ModelInfo, list_models
-from .models import (SEVGG, DropoutLinearClsHead, SEBNInception, SECifarResNet,
-                     SEInceptionResNetV2, SELayer, SEMobileNetV1, SENet154,
-                     SEResNet, SEResNeXt, SEShuffleNetV1, SEWideResNet)
+from .models import (SEVGG, AddSE, DropoutLinearClsHead, SEBNInception,
+                     SECifarResNet, SEInceptionResNetV2, SELayer,
+                     SEMobileNetV1, SENet154, SEResNet, SEResNeXt,
+                     SEShuffleNetV1, SEWideResNet, add_se)
 from .utils.mim import config_path
 from .version import __version__
 
@@ -31,10 +32,10 @@ register_schemes()
 
 
 __all__ = [
-    'CocoDataset', 'DropoutLinearClsHead', 'ImageNet', 'ModelInfo',
+    'AddSE', 'CocoDataset', 'DropoutLinearClsHead', 'ImageNet', 'ModelInfo',
     'Places365', 'RNGStateHook', 'SEBNInception', 'SECifarResNet',
     'SEInceptionResNetV2', 'SELayer', 'SEMobileNetV1', 'SENet154',
     'SEResNeXt', 'SEResNet', 'SEShuffleNetV1', 'SEVGG', 'SEWideResNet',
-    'ValLoss', '__version__', 'config_path', 'get_model', 'list_models',
-    'setup'
+    'ValLoss', '__version__', 'add_se', 'config_path', 'get_model',
+    'list_models', 'setup'
 ]

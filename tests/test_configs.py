@@ -1,6 +1,7 @@
 """Every config under configs/ builds its model and its data pipelines
 through the registries (datasets pointed at generated data)."""
 import glob
+import os
 import os.path as osp
 
 import pytest
@@ -20,6 +21,24 @@ ALL_CONFIGS = sorted(
 CONFIGS = [p for p in ALL_CONFIGS if '/cifar/' not in p]
 
 
+def make_cityscapes(root):
+    """Two 64x32 images per split in Cityscapes' layout (mmseg's
+    CityscapesDataset): leftImg8bit/ and gtFine/ label-train-id maps."""
+    import cv2
+    import numpy as np
+    rng = np.random.default_rng(0)
+    for split in ('train', 'val'):
+        for i in range(2):
+            for sub, suffix, shape, high in (
+                    ('leftImg8bit', 'leftImg8bit', (32, 64, 3), 256),
+                    ('gtFine', 'gtFine_labelTrainIds', (32, 64), 19)):
+                folder = osp.join(root, sub, split, 'demo')
+                os.makedirs(folder, exist_ok=True)
+                cv2.imwrite(osp.join(folder, f'demo_{i}_{suffix}.png'),
+                            rng.integers(0, high, shape, dtype=np.uint8))
+    return root
+
+
 def point_at_demo(ds_cfg, demo_root):
     kind = ds_cfg['type']
     if 'Places365' in kind:
@@ -29,6 +48,8 @@ def point_at_demo(ds_cfg, demo_root):
     elif 'Coco' in kind:
         ds_cfg['data_root'] = osp.join(demo_root, 'coco')
         ds_cfg['metainfo'] = dict(classes=DET_CLASSES)
+    elif 'Cityscapes' in kind:
+        ds_cfg['data_root'] = make_cityscapes(osp.join(demo_root, 'city'))
     else:
         raise AssertionError(f'unexpected dataset type {kind}')
     return ds_cfg

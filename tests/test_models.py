@@ -37,6 +37,7 @@ TINY = {
                           se_ratio=4), 16, 3, 3, 3),
 }
 NOT_BACKBONES = (SELayer, DropoutLinearClsHead)
+WRAPPERS = ('AddSE', )  # builds a host's backbone: tests/test_add_se.py
 
 
 def build(name, **kwargs):
@@ -56,7 +57,7 @@ def _small(one_thread):
 def test_every_registered_backbone_is_covered():
     registered = {
         name for name, cls in MODELS.module_dict.items()
-        if not issubclass(cls, NOT_BACKBONES)
+        if name not in WRAPPERS and not issubclass(cls, NOT_BACKBONES)
     }
     assert registered == set(TINY)
 

@@ -6,7 +6,7 @@ from mmengine.utils.dl_utils.parrots_wrapper import _BatchNorm
 from mmpretrain.models.backbones import ResNet, ResNeXt
 from mmpretrain.models.backbones.resnet import Bottleneck
 
-import se_plugin.models.backbones.se_resnet as se_resnet
+import se_plugin.models.layers.se_residual as se_residual
 from se_plugin import SELayer, SEResNet, SEResNeXt
 from helpers import randomize_bn, se_layers
 
@@ -101,8 +101,8 @@ def test_with_cp_checkpoints_and_matches(monkeypatch):
     cp_model = tiny(50, out_indices=(3, ), with_cp=True)
     cp_model.load_state_dict(ref.state_dict())
     calls = []
-    real = se_resnet.cp.checkpoint
-    monkeypatch.setattr(se_resnet.cp, 'checkpoint',
+    real = se_residual.cp.checkpoint  # the SE block forward's module
+    monkeypatch.setattr(se_residual.cp, 'checkpoint',
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     x = torch.rand(2, 3, 32, 32)
     out_ref, out_cp = ref(x)[0], cp_model(x.clone().requires_grad_())[0]

@@ -12,9 +12,9 @@ with ``Results From`` naming the source. The paper's numbers for the
 configs are in each folder's README ("paper" column), which the metafile's
 collection points to. Parameters and FLOPs are measured here by
 se_plugin.analysis.complexity (the counter of tools/analysis/complexity.py:
-multiply-adds at the config's test crop), never typed; detectors get
-parameters only (their forward needs image metadata). ``--check`` measures
-again and fails if the files differ.
+multiply-adds at the config's test crop), never typed; detectors and
+segmentors get parameters only (their forward needs image metadata).
+``--check`` measures again and fails if the files differ.
 """
 import argparse
 import glob
@@ -50,6 +50,14 @@ FOLDERS = {
     'places365': ('SENet-Places365', 'Scene Recognition', 'Places365',
                   'Places365-Standard'),
     '': ('SENet-COCO', 'Object Detection', 'COCO', 'COCO train2017'),
+    'add_se': ('AddSE', None, None, None),
+}
+# AddSE's configs train on their hosts' data: by the config name's last
+# field (configs/add_se/README.md; no results reported).
+ADD_SE_DATA = {
+    'coco': 'COCO train2017',
+    'in1k': 'ImageNet-1k',
+    'cityscapes-512x1024': 'Cityscapes',
 }
 
 # Published ImageNet weights with the config whose architecture they
@@ -110,7 +118,7 @@ def measure_config(path: str) -> dict:
     init_default_scope(cfg.get('default_scope', 'mmpretrain'))
     model = MODELS.build(cfg.model)
     meta = {'Parameters': count_params(model)}
-    if cfg.get('default_scope') != 'mmdet':
+    if cfg.get('default_scope') not in ('mmdet', 'mmseg'):
         shape = config_input_shape(cfg)
         meta['FLOPs'] = count_macs(model, (1, 3, *shape))
         meta['Input Size'] = 'x'.join(map(str, shape))
@@ -130,6 +138,8 @@ def metafile(folder: str, measured: Dict[str, dict]) -> dict:
         config = osp.join('configs', folder, f'{name}.py')
         data = dataset or ('CIFAR-100' if name.endswith('100') else
                            'CIFAR-10')
+        if folder == 'add_se':
+            data = ADD_SE_DATA[name.rsplit('_', 1)[1]]
         entry = {
             'Name': name,
             'In Collection': collection,
@@ -178,7 +188,9 @@ def metafile(folder: str, measured: Dict[str, dict]) -> dict:
         'Collections': [{
             'Name': collection,
             'Metadata': {
-                'Training Data': training or ['CIFAR-10', 'CIFAR-100'],
+                'Training Data': training or (
+                    sorted(ADD_SE_DATA.values()) if folder == 'add_se' else
+                    ['CIFAR-10', 'CIFAR-100']),
                 'Architecture': ['Squeeze-and-Excitation Block']
             },
             'Paper': PAPER,

@@ -11,7 +11,6 @@ from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmpretrain.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
 from mmpretrain.models.backbones.resnext import Bottleneck as XBottleneck
 from mmpretrain.models.backbones.resnext import ResNeXt
@@ -19,23 +18,20 @@ from mmpretrain.models.backbones.resnext import ResNeXt
 from se_plugin.registry import MODELS
 from se_plugin.utils.checks import (check_choice, check_frozen_stages,
                                     check_out_indices)
-from ..layers.lean_se import lean_tail, lean_tail_applies
 from ..layers.se_layer import SELayer, check_se_args
+from ..layers.se_residual import (SE_POSITIONS, BasicResidual,
+                                  BottleneckResidual)
 from .pretrained import NamedPrefixMixin
 from .pretrained_arg import accepts_pretrained
-
-# Where the SE layer sits in a residual block (Fig. 5, Table 14, Table 15).
-SE_POSITIONS = ('standard', 'pre', 'post', 'identity', '3x3')
 
 
 class SEResidualMixin:
     """Adds one SE layer to an mmpretrain residual block.
 
-    ``se_position`` (Fig. 5): ``'standard'`` scales the residual branch
-    before the sum; ``'pre'`` scales the block input fed to the residual
-    branch; ``'post'`` scales the block output after the sum and ReLU;
-    ``'identity'`` scales the identity branch; ``'3x3'`` scales the 3x3
-    conv's output inside a bottleneck (Table 15).
+    ``se_position`` places it as :class:`SEResidualForward` says (Fig. 5):
+    ``'standard'``, ``'pre'``, ``'post'``, ``'identity'`` or ``'3x3'``.
+    ``branch_relu`` ends a basic block's residual branch in a ReLU, before
+    SE and the sum (timm's ``legacy_seresnet18/34``).
     """
 
     def __init__(self,
@@ -57,83 +53,21 @@ class SEResidualMixin:
             }.get(se_position, self.out_channels)
             self.se = SELayer(channels, ratio=se_ratio, **(se_cfg or {}))
 
-    def residual(self, x: torch.Tensor, norm: bool = True) -> torch.Tensor:
-        """The residual branch F(x), without the SE layer's outer positions;
-        ``norm=False`` stops before its last norm, :attr:`last_norm`."""
-        raise NotImplementedError
-
     @property
-    def last_norm(self) -> nn.Module:
-        """The norm layer that ends the residual branch."""
-        raise NotImplementedError
+    def se_lean_ok(self) -> bool:
+        return not self.branch_relu and super().se_lean_ok
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        se = self.se
-        position = self.se_position if se is not None else None
-        # Training at the standard position: last BN -> SE -> sum -> ReLU as
-        # one autograd function that keeps no BN output (layers/lean_se.py).
-        lean = (position == 'standard' and not self.branch_relu
-                and lean_tail_applies(se, self.last_norm, self.relu,
-                                      self.drop_path))
-
-        def _inner_forward(x):
-            identity = x if self.downsample is None else self.downsample(x)
-            if lean:
-                drop_path = (None if isinstance(self.drop_path, nn.Identity)
-                             else self.drop_path)
-                return lean_tail(se, self.residual(x, norm=False),
-                                 self.last_norm, identity, drop_path)
-            if position == 'pre':
-                x = se(x)
-            out = self.residual(x)
-            if position == 'standard':
-                if isinstance(self.drop_path, nn.Identity):
-                    # fused scale + sum, into `out` when autograd is off
-                    return se(out, identity=identity, inplace=True)
-                out = se(out)
-            out = self.drop_path(out)
-            if position == 'identity':
-                identity = se(identity)
-            # In place, as mmpretrain: autograd keeps no copy of a BN output,
-            # and on CPU a fresh block-sized buffer costs page faults.
-            out += identity
-            return out
-
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        else:
-            out = _inner_forward(x)
-        if not lean:  # the lean tail ends in the ReLU
-            out = self.relu(out)
-        if position == 'post':
-            out = se(out)
-        return out
+    def residual(self, x: torch.Tensor, norm: bool = True) -> torch.Tensor:
+        out = super().residual(x, norm)
+        return self.relu(out) if norm and self.branch_relu else out
 
 
-class SEBasicBlock(SEResidualMixin, BasicBlock):
+class SEBasicBlock(SEResidualMixin, BasicResidual, BasicBlock):
     """mmpretrain's BasicBlock with an optional SE layer."""
 
-    last_norm = BasicBlock.norm2
 
-    def residual(self, x: torch.Tensor, norm: bool = True) -> torch.Tensor:
-        out = self.conv2(self.relu(self.norm1(self.conv1(x))))
-        if not norm:
-            return out
-        out = self.norm2(out)
-        return self.relu(out) if self.branch_relu else out
-
-
-class _SEBottleneckResidual(SEResidualMixin):
-
-    last_norm = Bottleneck.norm3
-
-    def residual(self, x: torch.Tensor, norm: bool = True) -> torch.Tensor:
-        out = self.relu(self.norm1(self.conv1(x)))
-        out = self.relu(self.norm2(self.conv2(out)))
-        if self.se is not None and self.se_position == '3x3':
-            out = self.se(out)
-        out = self.conv3(out)
-        return self.norm3(out) if norm else out
+class _SEBottleneckResidual(SEResidualMixin, BottleneckResidual):
+    pass
 
 
 class SEBottleneck(_SEBottleneckResidual, Bottleneck):

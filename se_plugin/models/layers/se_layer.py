@@ -17,11 +17,24 @@ from se_plugin.registry import MODELS
 from se_plugin.utils.checks import check_choice
 
 SQUEEZES = ('avg', 'max', 'none')
+
+
+def double_sigmoid(x: torch.Tensor) -> torch.Tensor:
+    """``2 * sigmoid(x)``: a gate in (0, 2) that is exactly 1 at 0.
+
+    With a zero ``fc2``, SE then scales by 1: a block with SE added to a
+    pretrained plain network starts at the plain block's function (a
+    sigmoid gate would start at 0.5, halving every residual branch).
+    """
+    return 2 * torch.sigmoid(x)
+
+
 GATES = {
     'sigmoid': torch.sigmoid,
     'tanh': torch.tanh,
     'relu': F.relu,
     'hsigmoid': F.hardsigmoid,
+    '2sigmoid': double_sigmoid,
 }
 
 
@@ -143,6 +156,20 @@ class SELayer(nn.Module):
         self.fc1 = nn.Conv2d(in_channels, squeeze_channels, 1, bias=bias)
         self.fc2 = nn.Conv2d(squeeze_channels, in_channels, 1, bias=bias)
 
+    def identity_init(self) -> None:
+        """Zero ``fc2`` so that the layer scales by exactly 1: the SE
+        block starts as the plain block (fine-tuning a pretrained network).
+
+        Needs ``gate='2sigmoid'``, the one gate that is 1 at 0 and has a
+        gradient there (``fc2`` still learns from the first step).
+        """
+        if self.gate != '2sigmoid':
+            raise ValueError("identity_init needs gate='2sigmoid' (1 at 0), "
+                             f'got gate={self.gate!r}')
+        nn.init.zeros_(self.fc2.weight)
+        if self.fc2.bias is not None:
+            nn.init.zeros_(self.fc2.bias)
+
     def excite(self, x: torch.Tensor) -> torch.Tensor:
         """The channel weights s of Eq. 3: (N, C, 1, 1), or (N, C, H, W)
         for ``squeeze='none'``."""
@@ -190,26 +217,31 @@ SE_CFG_KEYS = tuple(
     if name not in ('in_channels', 'ratio', 'squeeze_channels'))
 
 
-def check_se_args(se_ratio: float, se_stages: Optional[Sequence[bool]],
-                  num_stages: int, se_cfg: Optional[dict] = None,
-                  stage_name: str = 'stage') -> Tuple[Tuple[bool, ...], dict]:
+def check_se_args(se_ratio: float,
+                  se_stages: Optional[Sequence[bool]],
+                  num_stages: int,
+                  se_cfg: Optional[dict] = None,
+                  stage_name: str = 'stage',
+                  prefix: str = 'se_') -> Tuple[Tuple[bool, ...], dict]:
     """Validate the SE arguments every se_plugin backbone takes.
 
     Returns ``se_stages`` as a tuple (None means every stage) and a copy of
     ``se_cfg``. ``stage_name`` says what a stage is in the error message
-    (e.g. ``'conv stage'``, ``'Inception module'``).
+    (e.g. ``'conv stage'``, ``'Inception module'``); ``prefix`` starts the
+    names of the ratio and stages fields in it (``add_se`` calls them
+    ``ratio`` and ``stages``).
     """
     if se_stages is None:
         se_stages = (True, ) * num_stages
     if (not isinstance(se_stages, (list, tuple))
             or len(se_stages) != num_stages
             or not all(isinstance(s, bool) for s in se_stages)):
-        raise ValueError(f'se_stages must be {num_stages} bools, one per '
+        raise ValueError(f'{prefix}stages must be {num_stages} bools, one per '
                          f'{stage_name}, got {se_stages!r}')
     if (isinstance(se_ratio, bool) or not isinstance(se_ratio, (int, float))
             or se_ratio <= 0):
         raise ValueError(
-            f'se_ratio must be a positive number, got {se_ratio!r}')
+            f'{prefix}ratio must be a positive number, got {se_ratio!r}')
     if se_cfg is not None and not isinstance(se_cfg, dict):
         raise ValueError('se_cfg must be a dict of SELayer options '
                          f'{SE_CFG_KEYS}, got {se_cfg!r}')
