@@ -2,7 +2,7 @@
 # tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]
 # GPUS processes per node through torchrun; on a machine without GPUs they
 # test on the CPU with the gloo backend. Multi-node: NNODES, NODE_RANK,
-# MASTER_ADDR and PORT, the same on every node.
+# MASTER_ADDR and PORT, the same on every node but NODE_RANK.
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2
