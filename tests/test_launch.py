@@ -297,11 +297,17 @@ def test_slurm_requeue_resumes_exactly(reference, options, slurm, tmp_path):
     job_id = proc.strip().split(';')[0]
     wait_for_step(tmp_path / 'w', ITERS + 2, None)
     check(slurm.run('scontrol', 'requeue', job_id))
-    # Slurm holds a requeued job back for a while; let it start now.
-    deadline = time.time() + 60
-    while slurm.job_state(job_id) != 'RUNNING':
-        assert time.time() < deadline, slurm.job_state(job_id)
-        slurm.run('scontrol', 'update', f'JobId={job_id}', 'StartTime=now')
+    # Slurm holds a requeued job back for two minutes; let it start now.
+    deadline, requeued = time.time() + 60, False
+    while True:
+        state = slurm.job_state(job_id)
+        requeued = requeued or state != 'RUNNING'
+        if requeued and state == 'RUNNING':
+            break
+        assert time.time() < deadline, state
+        if state == 'PENDING':
+            slurm.run('scontrol', 'update', f'JobId={job_id}',
+                      'StartTime=now')
         time.sleep(0.5)
     state = slurm.wait_job(job_id, timeout=300)
     out = open(glob.glob(f'{tmp_path}/slurm-*.out')[0]).read()
