@@ -65,6 +65,14 @@ def check(proc):
     return proc.stdout + proc.stderr
 
 
+def stop(proc):
+    """Kill a launcher started with ``start_new_session`` and everything
+    it started, if it still runs."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+
+
 def dist_train(work_dir, options, gpus=2, timeout=300, **variables):
     return check(subprocess.run(
         ['bash', 'tools/dist_train.sh', CONFIG, str(gpus), '--work-dir',
@@ -153,10 +161,15 @@ def test_two_nodes_train_as_one_node(reference, options, tmp_path):
          str(tmp_path), '--cfg-options', *options],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=env(NNODES='2', NODE_RANK=str(rank), PORT=port,
-                MASTER_ADDR='127.0.0.1')) for rank in (0, 1)]
-    for node in nodes:
-        out = node.communicate(timeout=300)[0]
-        assert node.returncode == 0, out[-3000:]
+                MASTER_ADDR='127.0.0.1'), start_new_session=True)
+        for rank in (0, 1)]
+    try:
+        for node in nodes:
+            out = node.communicate(timeout=300)[0]
+            assert node.returncode == 0, out[-3000:]
+    finally:
+        for node in nodes:
+            stop(node)
     [(log, losses)] = attempts(tmp_path)
     launcher, backend, size, ranks = world(log)
     assert (launcher, backend, size) == ('pytorch', 'gloo', 2)
@@ -271,14 +284,14 @@ def test_elastic_restart_after_kill_resumes_exactly(reference, options,
          str(tmp_path), '--cfg-options', *options],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         env=env(ELASTIC='1', MAX_RESTARTS='1', PORT=str(free_port()),
-                RDZV_ID=f'test{os.getpid()}'))
+                RDZV_ID=f'test{os.getpid()}'), start_new_session=True)
     try:
         log = wait_for_step(tmp_path, ITERS + 2, proc)
         [_, (_, _, _, pid)] = world(log)[3]
         os.kill(pid, signal.SIGKILL)  # rank 1, mid-epoch 2
         out = proc.communicate(timeout=300)[0]
     finally:
-        proc.kill()
+        stop(proc)
     assert proc.returncode == 0, out[-3000:]
     killed, epoch = check_resumed(tmp_path, reference)
     assert epoch == 1

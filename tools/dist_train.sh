@@ -29,7 +29,7 @@ else
 fi
 
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
-"$PYTHON" -m torch.distributed.run \
+exec "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --nproc_per_node="$GPUS" \
     "${LAUNCH[@]}" \

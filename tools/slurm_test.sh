@@ -17,6 +17,6 @@ slurm_request "$PARTITION" "$JOB_NAME" "$CONFIG"
 
 # shellcheck disable=SC2086
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
-srun "${SRUN_OPTS[@]}" $SRUN_ARGS \
+exec srun "${SRUN_OPTS[@]}" $SRUN_ARGS \
     "$PYTHON" -u "$ROOT/tools/test.py" "$CONFIG" "$CHECKPOINT" \
     --launcher=slurm "${@:5}"

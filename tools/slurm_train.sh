@@ -19,6 +19,6 @@ slurm_request "$PARTITION" "$JOB_NAME" "$CONFIG"
 
 # shellcheck disable=SC2086
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
-srun "${SRUN_OPTS[@]}" $SRUN_ARGS \
+exec srun "${SRUN_OPTS[@]}" $SRUN_ARGS \
     "$PYTHON" -u "$ROOT/tools/train.py" "$CONFIG" --work-dir="$WORK_DIR" \
     --launcher=slurm "${@:5}"
