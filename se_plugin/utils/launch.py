@@ -6,6 +6,7 @@ import os
 import os.path as osp
 import socket
 import subprocess
+from datetime import timedelta
 from typing import Optional
 
 import torch
@@ -63,6 +64,29 @@ def _slurm_environment() -> None:
         os.environ['MASTER_ADDR'] = proc.stdout.split()[0]
 
 
+def _init_gloo() -> None:
+    """The default process group with gloo, from the launcher's variables.
+
+    After a restart, torchrun's workers reuse the store its agent keeps for
+    the whole job (``TORCHELASTIC_USE_AGENT_STORE``), which still holds the
+    dead attempt's keys: gloo then reads the dead workers' addresses and
+    fails to connect (seen with torch 2.14's c10d rendezvous). Keys under
+    a prefix per attempt keep the attempts apart.
+    """
+    if os.environ.get('TORCHELASTIC_USE_AGENT_STORE') != 'True':
+        dist.init_process_group(backend='gloo')
+        return
+    rank, world_size = int(os.environ['RANK']), int(os.environ['WORLD_SIZE'])
+    store = dist.TCPStore(
+        os.environ['MASTER_ADDR'], int(os.environ['MASTER_PORT']),
+        world_size, is_master=False, timeout=timedelta(minutes=30))
+    store = dist.PrefixStore(
+        f'se_plugin/attempt_{os.environ.get("TORCHELASTIC_RESTART_COUNT")}',
+        store)
+    dist.init_process_group(
+        backend='gloo', store=store, rank=rank, world_size=world_size)
+
+
 def setup_cpu_distributed(cfg: Config) -> None:
     """Distributed training without GPUs: gloo, and DDP without devices.
 
@@ -84,7 +108,7 @@ def setup_cpu_distributed(cfg: Config) -> None:
     cfg.setdefault('env_cfg', {})
     cfg.env_cfg['dist_cfg'] = dict(backend='gloo')
     if not dist.is_initialized():
-        dist.init_process_group(backend='gloo')
+        _init_gloo()
     cfg.model_wrapper_cfg = dict(
         type='MMDistributedDataParallel',
         device_ids=None,
