@@ -367,9 +367,9 @@ class Toy(BaseModel):
         super().__init__()
         self.fc = nn.Linear(2, 1)
     def forward(self, inputs, labels=None, mode='tensor'):
-        out = self.fc(torch.stack(inputs))
+        out = self.fc(inputs)  # default_collate stacked the batch
         if mode == 'loss':
-            return dict(loss=((out - torch.stack(labels)) ** 2).mean())
+            return dict(loss=((out - labels) ** 2).mean())
         return out
 
 data = [dict(inputs=torch.ones(2) * i, labels=torch.ones(1)) for i in range(4)]
