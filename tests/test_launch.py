@@ -148,8 +148,9 @@ def slurm(tmp_path_factory):
 
 
 def slurm_env(cluster, **extra):
-    return dict(cluster.env, **ENV, GPUS='2', GPUS_PER_NODE='2',
-                CPUS_PER_TASK='1', PORT=str(free_port()), **extra)
+    variables = dict(GPUS='2', GPUS_PER_NODE='2', CPUS_PER_TASK='1',
+                     PORT=str(free_port()))
+    return dict(cluster.env, **ENV, **dict(variables, **extra))
 
 
 @pytest.mark.slow
