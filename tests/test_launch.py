@@ -306,7 +306,8 @@ def test_slurm_requeue_resumes_exactly(reference, options, slurm, tmp_path):
                    '--cfg-options ' + ' '.join(options) + '\n')
     proc = check(slurm.run(
         'sbatch', '--parsable', '--requeue', '--ntasks=2',
-        '--cpus-per-task=1', f'--output={tmp_path}/slurm-%j.out',
+        '--cpus-per-task=1', '--open-mode=append',
+        f'--output={tmp_path}/slurm-%j.out',
         f'--chdir={REPO}', str(job), env=slurm_env(slurm)))
     job_id = proc.strip().split(';')[0]
     wait_for_step(tmp_path / 'w', ITERS + 2, None)

@@ -109,9 +109,11 @@ class SlurmCluster:
     def run(self, *cmd: str, timeout: float = 60,
             **kwargs) -> subprocess.CompletedProcess:
         """Run a client command (``scontrol``, ``sbatch``, ...) against
-        this cluster, with text output captured."""
+        this cluster, with text output captured; ``env`` replaces
+        :attr:`env` (keep its ``SLURM_CONF``)."""
+        kwargs.setdefault('env', self.env)
         return subprocess.run(cmd, capture_output=True, text=True,
-                              env=self.env, timeout=timeout, **kwargs)
+                              timeout=timeout, **kwargs)
 
     def version(self) -> str:
         """Slurm's version, e.g. ``'slurm-wlm 22.05.8'``."""
