@@ -458,3 +458,38 @@ def test_slurm_launcher_without_srun_says_what_is_missing(monkeypatch):
     with pytest.raises(RuntimeError, match='SLURM_PROCID, SLURM_NTASKS, '
                        'SLURM_NODELIST not set; start the job with srun'):
         setup_cpu_distributed(cfg)
+
+
+FAKE_SINFO = '''#!/bin/bash
+case "$*" in
+  *%R*) echo part ;;
+  *%G*) echo "$FAKE_GRES" ;;
+esac
+'''
+FAKE_SRUN = '''#!/bin/bash
+[[ " $* " == *" --test-only "* ]] && exit 0
+echo "srun $*"
+'''
+
+
+@pytest.mark.parametrize('gres,asked', [('gpu:8(S:0-1)', True),
+                                        ('(null)', False)])
+@pytest.mark.parametrize('script', ['slurm_train.sh', 'slurm_test.sh'])
+def test_slurm_scripts_ask_for_gpus_only_where_nodes_have_them(
+        tmp_path, script, gres, asked):
+    # sinfo and srun stand-ins: the partition's nodes list `gres`; srun
+    # prints the command it was given.
+    for name, text in (('sinfo', FAKE_SINFO), ('srun', FAKE_SRUN)):
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o755)
+    proc = subprocess.run(
+        ['bash', f'tools/{script}', 'part', 'job', CONFIG, 'last'],
+        cwd=REPO, capture_output=True, text=True, timeout=60,
+        env=dict(os.environ, PATH=f'{tmp_path}:{os.environ["PATH"]}',
+                 FAKE_GRES=gres, GPUS='16', GPUS_PER_NODE='8'))
+    assert proc.returncode == 0, proc.stderr
+    [line] = proc.stdout.splitlines()
+    assert line.startswith('srun -p part --job-name=job ')
+    assert ('--gres=gpu:8' in line.split()) == asked
+    assert '--ntasks=16 --ntasks-per-node=8 --cpus-per-task=5' in line
+    assert '--launcher=slurm' in line
