@@ -410,6 +410,7 @@ def test_atomic_backend_removes_only_after_the_next_write(tmp_path):
     backend.put(b'old', old)
     backend.remove(old)  # as CheckpointHook does before the next save
     assert open(old, 'rb').read() == b'old'
+    (tmp_path / '.epoch_2.pth.tmp-1').write_bytes(b'ne')  # a killed save
     other = get_file_backend(backend_args=dict(backend=BACKEND_NAME))
     other.put(b'new', new)  # save_checkpoint's own backend instance
     assert not osp.exists(old)

@@ -11,6 +11,7 @@ without patching mmengine: select it with
 ``default_hooks.checkpoint.backend_args=dict(backend='se_plugin_atomic')``
 (``tools/train.py`` does so for local work dirs).
 """
+import glob
 import os
 import os.path as osp
 from pathlib import Path
@@ -29,7 +30,8 @@ def atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
     The bytes go to a hidden temporary file in the same folder (so the
     rename stays on one file system), are flushed to disk, and replace
     ``filepath`` with ``os.replace``, which POSIX makes atomic; the folder
-    is synced so the rename itself survives a crash.
+    is synced so the rename itself survives a crash. Temporary files of
+    the same target that killed writers left behind are then removed.
 
     Args:
         data (bytes): The file's whole content.
@@ -38,8 +40,8 @@ def atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
     filepath = str(filepath)
     folder = osp.dirname(osp.abspath(filepath))
     os.makedirs(folder, exist_ok=True)
-    tmp = osp.join(folder,
-                   f'.{osp.basename(filepath)}.tmp-{os.getpid()}')
+    prefix = osp.join(folder, f'.{osp.basename(filepath)}.tmp-')
+    tmp = f'{prefix}{os.getpid()}'
     try:
         with open(tmp, 'wb') as f:
             f.write(data)
@@ -54,6 +56,8 @@ def atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+    for stale in glob.glob(glob.escape(prefix) + '*'):
+        os.remove(stale)
 
 
 class AtomicLocalBackend(LocalBackend):
