@@ -35,18 +35,19 @@ def ensure_installed(timeout: float = 900) -> None:
         timeout (float): Seconds allowed for each apt-get call.
 
     Raises:
-        SlurmUnavailable: apt-get is missing, or this is not root.
+        SlurmUnavailable: this is not root, or Slurm is missing and there
+            is no apt-get.
         RuntimeError: apt-get failed (its last lines are in the message).
     """
+    if os.geteuid() != 0:
+        raise SlurmUnavailable('the test cluster runs munged, slurmctld and '
+                               'slurmd as root; this is not root')
     missing = [c for c in COMMANDS if shutil.which(c) is None]
     if not missing:
         return
     if shutil.which('apt-get') is None:
         raise SlurmUnavailable(f'{", ".join(missing)} missing and no apt-get '
                                f'to install {" ".join(PACKAGES)}')
-    if os.geteuid() != 0:
-        raise SlurmUnavailable(f'{", ".join(missing)} missing; installing '
-                               f'{" ".join(PACKAGES)} needs root')
     env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
     for cmd in (['apt-get', 'update'],
                 ['apt-get', 'install', '-y', '--no-install-recommends',
