@@ -65,18 +65,18 @@ def main():
                 '--auto-scale-lr needs auto_scale_lr.base_batch_size in the '
                 f'config {args.config}')
         cfg.auto_scale_lr.enable = True
-    resume = args.resume
-    if resume is None and restart_count() > 0:
-        resume = 'auto'
-    note = None
-    if resume == 'auto':
-        ckpt = latest_checkpoint(cfg.work_dir)
-        if ckpt is None:
+    resume, note = args.resume, None
+    if resume == 'auto' or restart_count() > 0:
+        # After a restart the work dir's latest checkpoint wins over a
+        # --resume CKPT given at the first start, which it supersedes.
+        latest = latest_checkpoint(cfg.work_dir)
+        if latest is not None:
+            resume = latest
+            note = f'resume: restart {restart_count()}, from {latest}'
+        elif resume == 'auto':
+            resume = None
             note = f'resume: no checkpoint in {cfg.work_dir}; starting anew'
-        else:
-            cfg.resume, cfg.load_from = True, ckpt
-            note = f'resume: restart {restart_count()}, from {ckpt}'
-    elif resume is not None:
+    if resume is not None:
         if not os.path.isfile(resume):
             raise SystemExit(
                 f'--resume: checkpoint {resume}: missing: no such file')
