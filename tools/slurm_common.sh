@@ -36,12 +36,13 @@ slurm_request() {
     for n in "$GPUS" "$GPUS_PER_NODE" "$CPUS_PER_TASK"; do
         [[ $n =~ ^[1-9][0-9]*$ ]] || die "GPUS=$GPUS GPUS_PER_NODE=$GPUS_PER_NODE CPUS_PER_TASK=$CPUS_PER_TASK: each must be a positive integer"
     done
-    partitions=$(timeout 60 sinfo -h -o %R 2>&1) ||
+    partitions=$(timeout 60 sinfo -a -h -o %R 2>&1) ||
         die "sinfo failed: $(echo "$partitions" | tail -n1)"
     echo "$partitions" | grep -qxF "$partition" ||
         die "partition $partition does not exist (partitions: $(echo $partitions | tr ' ' ','))"
     SRUN_OPTS=(-p "$partition" --job-name="$job_name")
-    gres=$(timeout 60 sinfo -h -p "$partition" -o %G)
+    gres=$(timeout 60 sinfo -h -p "$partition" -o %G 2>&1) ||
+        die "sinfo -p $partition failed: $(echo "$gres" | tail -n1)"
     if [[ $gres == *gpu* ]]; then
         SRUN_OPTS+=(--gres=gpu:"$GPUS_PER_NODE")
     fi
