@@ -5,7 +5,9 @@ dataset, hook and metric under the registry scope ``se_plugin``
 (``type='se_plugin.SEResNet'``), and the checkpoint schemes
 ``timm://legacy_seresnet50.in1k`` and ``mmpretrain://seresnet50_8xb32_in1k``
 (:mod:`se_plugin.converters.hub`, through mmengine's public
-``CheckpointLoader.register_scheme``).
+``CheckpointLoader.register_scheme``), and the file backend
+``'se_plugin_atomic'`` for atomic checkpoint writes
+(:mod:`se_plugin.utils.atomic_backend`, through ``register_backend``).
 
 Fixes of host defects (resumable weights-only checkpoints on torch >= 2.6,
 checkpoint errors that name the file, ``_base_ = 'se_plugin::...'``) are
@@ -24,12 +26,13 @@ from .models import (SEVGG, AddSE, DropoutLinearClsHead, SEBNInception,
                      SECifarResNet, SEInceptionResNetV2, SELayer,
                      SEMobileNetV1, SENet154, SEResNet, SEResNeXt,
                      SEShuffleNetV1, SEWideResNet, add_se)
+from .utils.atomic_backend import register_atomic_backend
 from .utils.mim import config_path
 from .version import __version__
 
 # Registration through mmengine's public API; nothing else runs on import.
 register_schemes()
-
+register_atomic_backend()
 
 __all__ = [
     'AddSE', 'CocoDataset', 'DropoutLinearClsHead', 'ImageNet', 'ModelInfo',

@@ -2,7 +2,7 @@
 # tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args]
 # GPUS processes per node through torchrun; on a machine without GPUs they
 # test on the CPU with the gloo backend. Multi-node: NNODES, NODE_RANK,
-# MASTER_ADDR and PORT, the same on every node.
+# MASTER_ADDR and PORT, the same on every node but NODE_RANK.
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2
@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PYTHON=${PYTHON:-$( [ -x "$ROOT/.venv/bin/python" ] && echo "$ROOT/.venv/bin/python" || echo python)}
 
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
-"$PYTHON" -m torch.distributed.run \
+exec "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

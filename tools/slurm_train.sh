@@ -1,29 +1,24 @@
 #!/usr/bin/env bash
 # tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]
-# One task per GPU over GPUS / GPUS_PER_NODE nodes; mmengine's slurm
-# launcher reads the rank, world size and master node from Slurm, and the
-# port from PORT (default 29500).
+# GPUS tasks over nodes of GPUS_PER_NODE, one process each; the variables
+# (GPUS, GPUS_PER_NODE, CPUS_PER_TASK, SRUN_ARGS, PORT) are mmdet's, read in
+# tools/slurm_common.sh. Ranks, world size and master node come from Slurm.
+# In a batch job submitted with --requeue, a requeued job resumes from the
+# latest checkpoint in WORK_DIR by itself (SLURM_RESTART_COUNT).
 set -euo pipefail
+if [ $# -lt 4 ]; then
+    echo "usage: $(basename "$0") PARTITION JOB_NAME CONFIG WORK_DIR [train.py args]" >&2
+    exit 2
+fi
+source "$(dirname "${BASH_SOURCE[0]}")/slurm_common.sh"
 PARTITION=$1
 JOB_NAME=$2
 CONFIG=$3
 WORK_DIR=$4
-GPUS=${GPUS:-8}
-GPUS_PER_NODE=${GPUS_PER_NODE:-8}
-CPUS_PER_TASK=${CPUS_PER_TASK:-5}
-SRUN_ARGS=${SRUN_ARGS:-}
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-PYTHON=${PYTHON:-$( [ -x "$ROOT/.venv/bin/python" ] && echo "$ROOT/.venv/bin/python" || echo python)}
-export MASTER_PORT=${PORT:-29500}
+slurm_request "$PARTITION" "$JOB_NAME" "$CONFIG"
 
+# shellcheck disable=SC2086
 PYTHONPATH="$ROOT:${PYTHONPATH:-}" \
-srun -p "$PARTITION" \
-    --job-name="$JOB_NAME" \
-    --gres=gpu:"$GPUS_PER_NODE" \
-    --ntasks="$GPUS" \
-    --ntasks-per-node="$GPUS_PER_NODE" \
-    --cpus-per-task="$CPUS_PER_TASK" \
-    --kill-on-bad-exit=1 \
-    $SRUN_ARGS \
+exec srun "${SRUN_OPTS[@]}" $SRUN_ARGS \
     "$PYTHON" -u "$ROOT/tools/train.py" "$CONFIG" --work-dir="$WORK_DIR" \
     --launcher=slurm "${@:5}"

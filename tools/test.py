@@ -4,6 +4,7 @@
         [--out-metrics METRICS.json] [--show-dir DIR]
         [--cfg-options k=v ...] [--launcher pytorch]
     tools/dist_test.sh CONFIG CKPT GPUS [args]
+    tools/slurm_test.sh PARTITION JOB_NAME CONFIG CKPT [args]
 
 CKPT: a checkpoint file, or a published name (timm://legacy_seresnet50.in1k,
 mmpretrain://seresnet50_8xb32_in1k, ...: se_plugin.converters.hub), which
@@ -30,7 +31,8 @@ from se_plugin.converters.hub import (check_conventions, file_or_published,
                                       is_published)
 from se_plugin.utils.cli import (DictAction, UsageError, existing_file,
                                  exits_on_usage_error)
-from se_plugin.utils.launch import load_config, setup_cpu_distributed
+from se_plugin.utils.launch import (describe_world, load_config,
+                                    setup_cpu_distributed)
 
 
 def parse_args():
@@ -114,6 +116,7 @@ def main():
         trigger_visualization(cfg, args.show_dir)
     runner = (RUNNERS.build(cfg)
               if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    runner.logger.info(describe_world(cfg.launcher))
     if args.out:
         runner.test_evaluator.metrics.append(dump_metric(cfg, args.out))
     metrics = runner.test()

@@ -4,6 +4,11 @@ detection (mmdet); the config's ``default_scope`` picks the registries.
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--auto-scale-lr] [--cfg-options k=v ...] [--launcher pytorch]
     tools/dist_train.sh CONFIG GPUS [args]     # GPUs, or CPU processes
+    tools/slurm_train.sh PARTITION JOB_NAME CONFIG WORK_DIR [args]
+
+After a restart (torchrun --max-restarts, i.e. ELASTIC=1 dist_train.sh, or
+a requeued Slurm job) training resumes from the work dir's latest
+checkpoint by itself. Checkpoints are written atomically (tools/README.md).
 """
 import argparse
 import os
@@ -14,7 +19,10 @@ from mmengine.runner import Runner
 import se_plugin
 from se_plugin.utils.cli import (DictAction, UsageError, existing_file,
                                  exits_on_usage_error)
-from se_plugin.utils.launch import load_config, setup_cpu_distributed
+from se_plugin.utils.launch import (describe_world, latest_checkpoint,
+                                    load_config, restart_count,
+                                    setup_cpu_distributed,
+                                    use_atomic_checkpoints)
 
 
 def parse_args():
@@ -25,7 +33,7 @@ def parse_args():
     parser.add_argument(
         '--resume', nargs='?', type=str, const='auto',
         help='resume from CKPT, or without CKPT from the latest checkpoint '
-        'in the work dir')
+        'in the work dir (the default after a torchrun or Slurm restart)')
     parser.add_argument(
         '--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument(
@@ -51,6 +59,7 @@ def main():
     args = parse_args()
     cfg = load_config(args.config, args)
     setup_cpu_distributed(cfg)
+    use_atomic_checkpoints(cfg)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
@@ -60,15 +69,27 @@ def main():
                 '--auto-scale-lr needs auto_scale_lr.base_batch_size in the '
                 f'config {args.config}')
         cfg.auto_scale_lr.enable = True
-    if args.resume == 'auto':
-        cfg.resume, cfg.load_from = True, None
-    elif args.resume is not None:
-        if not os.path.isfile(args.resume):
+    resume, note = args.resume, None
+    if resume == 'auto' or restart_count() > 0:
+        # After a restart the work dir's latest checkpoint wins over a
+        # --resume CKPT given at the first start, which it supersedes.
+        latest = latest_checkpoint(cfg.work_dir)
+        if latest is not None:
+            resume = latest
+            note = f'resume: restart {restart_count()}, from {latest}'
+        elif resume == 'auto':
+            resume = None
+            note = f'resume: no checkpoint in {cfg.work_dir}; starting anew'
+    if resume is not None:
+        if not os.path.isfile(resume):
             raise UsageError(
-                f'--resume: checkpoint {args.resume}: missing: no such file')
-        cfg.resume, cfg.load_from = True, args.resume
+                f'--resume: checkpoint {resume}: missing: no such file')
+        cfg.resume, cfg.load_from = True, resume
     runner = (RUNNERS.build(cfg)
               if 'runner_type' in cfg else Runner.from_cfg(cfg))
+    runner.logger.info(describe_world(cfg.launcher))
+    if note:
+        runner.logger.info(note)
     runner.train()
 
 
