@@ -248,6 +248,7 @@ def d2_train_net(*args, cwd):
     return proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_train_evaluate_predict_on_demo_data(demo_root, tmp_path):
     coco = osp.join(demo_root, 'coco')
     datasets = []

@@ -10,6 +10,8 @@ import pytest
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+pytestmark = pytest.mark.slow  # trains segmentors
+
 SIZE = 64
 
 # Output stride 8 (dilated last stages, as mmseg's FCN configs): a 8x8 map.
