@@ -229,6 +229,7 @@ def test_config_loading_errors():
         build_model(cfg)
 
 
+@pytest.mark.slow  # a Python subprocess
 def test_import_se_plugin_needs_no_detectron2():
     code = ('import sys; sys.modules["detectron2"] = None\n'
             'import se_plugin\n'

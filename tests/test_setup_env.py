@@ -203,6 +203,7 @@ def test_plan_forced_with_nvcc_of_other_minor_names_both(tmp_path, no_gpu):
             f'built with CUDA {torch.version.cuda}') in str(err.value)
 
 
+@pytest.mark.slow  # a Python subprocess
 def test_cli_with_nvcc_of_other_major_fails_with_nothing_to_eval(tmp_path):
     release = other_release('major')
     nvcc = fake_nvcc(tmp_path / 'cuda', release)
