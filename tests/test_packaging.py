@@ -15,7 +15,7 @@ import textwrap
 
 import pytest
 
-pytestmark = pytest.mark.slow  # builds and installs a wheel (~1 min)
+pytestmark = pytest.mark.slow  # builds and installs a wheel, in subprocesses
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # What a wheel is built from: the repository's fixed top level.
@@ -165,9 +165,11 @@ USER_TOOLS = {
 
 
 def files_under(folder):
+    """Files under ``folder``, relative to it; pip's byte-code aside."""
     return {
         osp.relpath(osp.join(path, name), folder)
         for path, _, names in os.walk(folder) for name in names
+        if '__pycache__' not in path
     }
 
 
