@@ -4,20 +4,28 @@
   (as mmdet and mmpretrain do): ``pip install -e .`` or ``mim install -e .``
   into an environment that has them never rebuilds or replaces them.
   ``tools/setup_env.sh`` installs the exact pins (requirements/*.txt).
-- A built wheel carries ``configs/``, ``tools/`` and ``model-index.yml`` in
-  ``se_plugin/.mim/``, where mim (``mim search``/``mim train``) looks, and
-  from where ``_base_ = 'se_plugin::...'`` resolves
-  (se_plugin/utils/mim.py).
+- A built wheel carries ``configs/``, the user tools of ``tools/`` and
+  ``model-index.yml`` in ``se_plugin/.mim/``, where mim (``mim search``/
+  ``mim train``) looks, and from where ``_base_ = 'se_plugin::...'``
+  resolves (se_plugin/utils/mim.py). The checkout's set-up, CI and GPU
+  plumbing (MIM_EXCLUDE) stays out of it.
 """
 import os
 import os.path as osp
 import shutil
-
 from setuptools import find_packages, setup
 from setuptools.command.build_py import build_py
 
 ROOT = osp.dirname(osp.abspath(__file__))
 MIM_FILES = ('configs', 'tools', 'model-index.yml')
+# Not user tools: they set up or test a checkout (setup_env.sh builds its
+# .venv/, run_demo.sh and run_tests.sh start with it), check a GPU machine,
+# regenerate the checkout's model-index.yml, or are the README's pictures.
+# The sdist, a source distribution, keeps the set-up (MANIFEST.in).
+MIM_EXCLUDE = ('tools/setup_env.sh', 'tools/misc/cuda_env.py',
+               'tools/misc/check_env.py', 'tools/run_tests.sh',
+               'tools/run_demo.sh', 'tools/misc/gpu_check.py',
+               'tools/misc/make_model_index.py', 'tools/analysis/figures')
 
 
 def version() -> str:
@@ -26,8 +34,19 @@ def version() -> str:
     return scope['__version__']
 
 
+def _ignore(folder: str, names: list) -> set:
+    """copytree's ignore: caches and MIM_EXCLUDE."""
+    rel = osp.relpath(folder, ROOT)
+    return {
+        n
+        for n in names if n == '__pycache__' or n.endswith('.pyc')
+        or osp.join(rel, n) in MIM_EXCLUDE
+    }
+
+
 class BuildPyWithMim(build_py):
-    """build_py that also copies MIM_FILES into the build's se_plugin/.mim/.
+    """build_py that also copies MIM_FILES, less MIM_EXCLUDE, into the
+    build's se_plugin/.mim/.
 
     mmdet's and mmpretrain's ``add_mim_extension`` copy them into the source
     tree's package instead, which leaves a stale copy in the checkout; here
@@ -43,11 +62,10 @@ class BuildPyWithMim(build_py):
         if osp.isdir(mim):
             shutil.rmtree(mim)  # no stale configs from an earlier build
         os.makedirs(mim)
-        ignore = shutil.ignore_patterns('__pycache__', '*.pyc')
         for name in MIM_FILES:
             src, dst = osp.join(ROOT, name), osp.join(mim, name)
             if osp.isdir(src):
-                shutil.copytree(src, dst, ignore=ignore)
+                shutil.copytree(src, dst, ignore=_ignore)
             else:
                 shutil.copyfile(src, dst)
 

@@ -54,6 +54,7 @@ def logged(work):
     return rows
 
 
+@pytest.mark.slow
 def test_test_py_dumps_predictions_metrics_and_drawings(trained, tmp_path):
     work, ckpt, options = trained
     out = ok(sys.executable, 'tools/test.py', CONFIG, ckpt, '--work-dir',
@@ -73,6 +74,7 @@ def test_test_py_dumps_predictions_metrics_and_drawings(trained, tmp_path):
     assert len(drawn) == 32 and all(f.endswith('.png') for f in drawn)
 
 
+@pytest.mark.slow
 def test_test_py_out_must_be_a_pickle(trained, tmp_path):
     _, ckpt, _ = trained
     code, out = run(sys.executable, 'tools/test.py', CONFIG, ckpt, '--out',
@@ -82,6 +84,7 @@ def test_test_py_out_must_be_a_pickle(trained, tmp_path):
     assert 'the metrics json is --out-metrics' in out
 
 
+@pytest.mark.slow
 def test_confusion_matrix_from_dump_and_checkpoint(trained, tmp_path):
     _, ckpt, options = trained
     ok(sys.executable, 'tools/test.py', CONFIG, ckpt, '--work-dir',
@@ -107,6 +110,7 @@ def test_confusion_matrix_from_dump_and_checkpoint(trained, tmp_path):
         assert len(result['classes']) == 4
 
 
+@pytest.mark.slow
 def test_plot_logs_prints_and_draws_the_logged_values(trained, tmp_path):
     work, _, _ = trained
     out = ok(sys.executable, 'tools/analysis/plot_logs.py', str(work),
@@ -126,6 +130,7 @@ def test_plot_logs_prints_and_draws_the_logged_values(trained, tmp_path):
     assert osp.getsize(tmp_path / 'curves.png') > 1000
 
 
+@pytest.mark.slow
 def test_plot_logs_names_a_missing_key(trained, tmp_path):
     work, _, _ = trained
     code, out = run(sys.executable, 'tools/analysis/plot_logs.py', str(work),

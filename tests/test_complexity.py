@@ -69,6 +69,7 @@ OURS = {
 }
 
 
+@pytest.mark.slow  # measured: every row's full-size model, counted
 @pytest.mark.parametrize('row', PAPER_ROWS, ids=[r.name for r in PAPER_ROWS])
 def test_paper_row(row, measured):
     """Params within 0.1M of the printed value (the tables round loosely:
@@ -118,6 +119,7 @@ def test_paper_recipe_config_builds_the_counted_model(row):
     assert config.model.backbone.type == counted['type']
 
 
+@pytest.mark.slow
 def test_inception_resnet_v2_counts_as_the_released_network():
     """Our Inception-ResNet-v2 row differs from the paper's 11.75; it is
     timm's (TF-slim's) network, counted the same way."""
@@ -146,6 +148,7 @@ def test_se_and_residual_sums_counted_once_per_element():
     assert count_macs(build()) - count_macs(plain) == elements + fc_macs
 
 
+@pytest.mark.slow  # measured: every row's full-size model, counted
 def test_readme_table_is_what_we_measure(measured):
     """The complexity table (configs/imagenet/README.md) is
     tools/analysis/complexity.py's --markdown output, row for row."""
@@ -155,6 +158,7 @@ def test_readme_table_is_what_we_measure(measured):
         assert line in readme, line
 
 
+@pytest.mark.slow  # a subprocess
 def test_tool_counts_configs_at_their_test_size():
     """tools/analysis/complexity.py measures a config at its test crop
     (299 for Inception-ResNet-v2, 32 for CIFAR) unless --shape says."""

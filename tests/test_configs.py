@@ -105,9 +105,19 @@ def test_config_chains_are_short_and_never_delete(path):
     assert '_delete_' not in open(path, encoding='utf-8').read()
 
 
+@pytest.fixture
+def no_weight_init(monkeypatch):
+    """Convolutions and linear layers keep their memory as allocated: what
+    a config builds is checked here, not its weights, and drawing up to
+    115M random weights was most of these tests' time."""
+    import torch.nn as nn
+    for layer in (nn.modules.conv._ConvNd, nn.Linear):
+        monkeypatch.setattr(layer, 'reset_parameters', lambda self: None)
+
+
 @pytest.mark.parametrize(
     'path', CONFIGS, ids=[osp.relpath(p, REPO) for p in CONFIGS])
-def test_config_builds_model_and_pipelines(path, demo_root):
+def test_config_builds_model_and_pipelines(path, demo_root, no_weight_init):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports.imports == ['se_plugin']
     init_default_scope(cfg.default_scope)

@@ -63,7 +63,16 @@ def max_logit_diff(source_model, state, model_cfg, size=97):
         return (expected - ours(x)).abs().max().item()
 
 
-@pytest.mark.parametrize('name', TIMM + CADENE)
+def slow_if_deep(names):
+    """The 101- to 154-layer models take seconds each: slow."""
+    deep = ('101', '152', '154')
+    return [
+        pytest.param(n, marks=pytest.mark.slow) if any(d in n for d in deep)
+        else n for n in names
+    ]
+
+
+@pytest.mark.parametrize('name', slow_if_deep(TIMM + CADENE))
 def test_timm_and_cadene_outputs(name):
     source = randomise(timm.create_model(name))
     state, cfg = convert(source.state_dict(),
@@ -71,7 +80,8 @@ def test_timm_and_cadene_outputs(name):
     assert max_logit_diff(source, state, cfg) < 1e-4
 
 
-@pytest.mark.parametrize('depth', [50, 101])
+@pytest.mark.parametrize('depth',
+                         [50, pytest.param(101, marks=pytest.mark.slow)])
 def test_mmpretrain_seresnet_outputs(depth):
     init_default_scope('mmpretrain')
     source = randomise(MODELS.build(dict(
@@ -99,6 +109,7 @@ def run_tool(*args):
         cwd=REPO, capture_output=True, text=True)
 
 
+@pytest.mark.slow  # the tool in subprocesses
 def test_tool_writes_checkpoint_config_and_backbone(tmp_path):
     from mmdet.registry import MODELS as DET_MODELS
     from mmpretrain.apis import init_model
@@ -130,6 +141,7 @@ def test_tool_writes_checkpoint_config_and_backbone(tmp_path):
         assert torch.equal(backbone[key], value), key
 
 
+@pytest.mark.slow  # the tool in a subprocess
 def test_corrupt_truncated_and_foreign_files(tmp_path):
     source = timm.create_model('seresnet18')
     good = tmp_path / 'good.pth'

@@ -229,6 +229,7 @@ def test_config_loading_errors():
         build_model(cfg)
 
 
+@pytest.mark.slow  # a Python subprocess
 def test_import_se_plugin_needs_no_detectron2():
     code = ('import sys; sys.modules["detectron2"] = None\n'
             'import se_plugin\n'
@@ -248,6 +249,7 @@ def d2_train_net(*args, cwd):
     return proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_train_evaluate_predict_on_demo_data(demo_root, tmp_path):
     coco = osp.join(demo_root, 'coco')
     datasets = []

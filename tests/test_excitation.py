@@ -211,6 +211,7 @@ def hand_excitations(ckpt, options, indices):
     return np.array(labels), per_image
 
 
+@pytest.mark.slow
 def test_tool_matches_a_hand_computation(trained, tmp_path):
     ckpt, options, root = trained
     with open(osp.join(root, 'meta', 'val.txt')) as f:
@@ -257,6 +258,7 @@ def test_tool_matches_a_hand_computation(trained, tmp_path):
         assert osp.getsize(tmp_path / fig) > 1000
 
 
+@pytest.mark.slow
 def test_tool_names_the_bad_option(trained, tmp_path):
     ckpt, options, _ = trained
     code, out = run(sys.executable, 'tools/analysis/excitation.py', CONFIG,

@@ -16,6 +16,7 @@ gpu_check = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(gpu_check)
 
 
+@pytest.mark.slow  # a Python subprocess
 def test_without_gpu_it_says_so_and_exits_2(tmp_path):
     work = tmp_path / 'work'
     proc = subprocess.run(

@@ -17,6 +17,8 @@ from mmseg.utils import register_all_modules
 
 from se_plugin import SEResNet
 
+pytestmark = pytest.mark.slow  # trains segmentors
+
 SIZE = 64
 
 # Output stride 8 (dilated last stages, as mmseg's FCN configs): a 8x8 map.

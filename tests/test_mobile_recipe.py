@@ -36,6 +36,7 @@ def test_val_loss_names_what_is_missing():
                                       gt_label=torch.tensor([1]))])
 
 
+@pytest.mark.slow  # trains four epochs
 def test_lr_drops_tenfold_on_each_plateau(demo_root, tmp_path):
     """A learning rate too small to move the validation loss, and BN
     statistics that never update, make every epoch after the first a

@@ -1,7 +1,8 @@
 """se_plugin as a user outside the checkout gets it: a wheel built by
 ``pip wheel``, installed into a fresh virtual environment that reuses this
 environment's torch/mmcv stack (a .pth file, nothing copied or rebuilt),
-used from a directory outside the checkout."""
+used from a directory outside the checkout. Also what the wheel's and the
+sdist's ``tools/`` carry."""
 import json
 import os
 import os.path as osp
@@ -9,9 +10,12 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+import tarfile
 import textwrap
 
 import pytest
+
+pytestmark = pytest.mark.slow  # builds and installs a wheel, in subprocesses
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 # What a wheel is built from: the repository's fixed top level.
@@ -145,3 +149,58 @@ def test_editable_install_into_the_stack_adds_only_se_plugin(venv):
         '--no-build-isolation', '-e', src
     ], user, env)
     assert out.strip().splitlines()[-1] == 'Would install se_plugin-0.1.0'
+
+
+# The checkout's set-up, CI and GPU plumbing: never in the wheel.
+PLUMBING = {
+    'setup_env.sh', 'misc/cuda_env.py', 'misc/check_env.py', 'run_tests.sh',
+    'run_demo.sh', 'misc/gpu_check.py', 'misc/make_model_index.py'
+}
+USER_TOOLS = {
+    'train.py', 'test.py', 'dist_train.sh', 'dist_test.sh', 'slurm_train.sh',
+    'image_demo.py', 'd2_train_net.py', 'analysis/complexity.py',
+    'analysis/excitation.py', 'misc/verify_dataset.py',
+    'misc/make_demo_data.py', 'model_converters/convert_senet.py'
+}
+
+
+def files_under(folder):
+    """Files under ``folder``, relative to it; pip's byte-code aside."""
+    return {
+        osp.relpath(osp.join(path, name), folder)
+        for path, _, names in os.walk(folder) for name in names
+        if '__pycache__' not in path
+    }
+
+
+def test_wheel_carries_user_tools_only(venv):
+    python, user, env, site, src = venv
+    shipped = files_under(osp.join(site, 'se_plugin', '.mim', 'tools'))
+    assert USER_TOOLS <= shipped
+    assert not shipped & PLUMBING
+    assert not [name for name in shipped if name.endswith('.png')]
+    # Everything else in the checkout's tools/ but the README's figures is
+    # a user tool, and ships.
+    others = {
+        name
+        for name in files_under(osp.join(src, 'tools'))
+        if not name.startswith('analysis/figures/')
+    }
+    assert shipped == others - PLUMBING
+
+
+def test_sdist_keeps_the_set_up_but_not_the_test_runner(venv, tmp_path):
+    """An unpacked sdist sets up like a checkout; it has no tests/, so no
+    tools/run_tests.sh either."""
+    python, user, env, site, src = venv
+    run([sys.executable, 'setup.py', '-q', 'sdist', '-d', tmp_path], src, env)
+    sdist, = tmp_path.glob('se_plugin-*.tar.gz')
+    with tarfile.open(sdist) as tar:
+        names = {n.split('/', 1)[1] for n in tar.getnames() if '/' in n}
+    assert {
+        'tools/setup_env.sh', 'tools/misc/cuda_env.py',
+        'tools/misc/check_env.py', 'requirements/runtime.txt', 'setup.py',
+        'tools/train.py', 'configs/faster_rcnn_se_r50_2x.py', 'model-index.yml'
+    } <= names
+    assert 'tools/run_tests.sh' not in names
+    assert not [name for name in names if name.endswith('.png')]

@@ -1,11 +1,13 @@
 """tools/misc/cuda_env.py: the CUDA decisions of tools/setup_env.sh (arch
 list, wheel-cache key, driver and nvcc checks). The build itself never runs:
 the CLI is run with a fake nvcc, which only prints a version and its archs.
-Also setup_env.sh's disk-space check, with a fake df."""
+Also setup_env.sh's disk-space check, with a fake df, and its self-check
+(tools/misc/check_env.py) on made-up pins."""
 import importlib.util
 import os
 import os.path as osp
 import platform
+import re
 import subprocess
 import sys
 
@@ -17,6 +19,10 @@ SCRIPT = osp.join(REPO, 'tools', 'misc', 'cuda_env.py')
 spec = importlib.util.spec_from_file_location('cuda_env', SCRIPT)
 cuda_env = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(cuda_env)
+spec = importlib.util.spec_from_file_location(
+    'check_env', osp.join(REPO, 'tools', 'misc', 'check_env.py'))
+check_env = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(check_env)
 
 TORCH_ARCHS = ['sm_50', 'sm_75', 'sm_80', 'sm_90', 'sm_120']
 NVCC_ARCHS = {'7.5', '8.0', '8.6', '9.0', '10.0', '12.0'}
@@ -197,6 +203,7 @@ def test_plan_forced_with_nvcc_of_other_minor_names_both(tmp_path, no_gpu):
             f'built with CUDA {torch.version.cuda}') in str(err.value)
 
 
+@pytest.mark.slow  # a Python subprocess
 def test_cli_with_nvcc_of_other_major_fails_with_nothing_to_eval(tmp_path):
     release = other_release('major')
     nvcc = fake_nvcc(tmp_path / 'cuda', release)
@@ -292,3 +299,28 @@ def test_setup_stops_first_when_the_disk_is_short(tmp_path):
             f'GiB free on the file system of {root}, which has 3072 MiB '
             'free') in result.stderr
     assert not (root / '.venv').exists()
+
+
+def test_self_check_names_each_version_off_its_pin(tmp_path):
+    req = tmp_path / 'runtime.txt'
+    req.write_text('# the stack\nmmengine==0.10.7  # why\n\nnumpy==1.26.4\n')
+    pins = check_env.read_pins(['torch==2.14.1', str(req)])
+    assert pins == dict(torch='2.14.1', mmengine='0.10.7', numpy='1.26.4')
+    installed = {'torch': '2.14.1+cu130', 'mmengine': '0.10.6'}
+    assert check_env.wrong_versions(pins, installed) == [
+        'mmengine 0.10.6 (pinned 0.10.7)', 'numpy missing (pinned 1.26.4)'
+    ]
+    # The files setup_env.sh checks are pins only.
+    pins = check_env.read_pins([
+        osp.join(REPO, 'requirements', name)
+        for name in ('runtime.txt', 'tests.txt', 'nodeps.txt')
+    ])
+    assert {'mmengine', 'mmdet', 'mmpretrain', 'openmim'} <= set(pins)
+
+
+def test_self_check_refuses_what_is_not_a_pin(tmp_path):
+    req = tmp_path / 'runtime.txt'
+    req.write_text('numpy==1.26.4\nmmdet>=3.3\n')
+    with pytest.raises(ValueError, match=re.escape(
+            f"{req}:2: 'mmdet>=3.3' is not a pin (name==version)")):
+        check_env.read_pins([str(req)])

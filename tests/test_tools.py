@@ -10,6 +10,8 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # trains in subprocesses
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 
 IMAGENET = 'configs/demo/seresnet50_8xb32_in1k_demo.py'

@@ -68,19 +68,28 @@ esac
 
 stamp_of() {
   cat "$ROOT/tools/setup_env.sh" "$ROOT/tools/misc/cuda_env.py" \
+      "$ROOT/tools/misc/check_env.py" \
       "$ROOT/requirements/runtime.txt" "$ROOT/requirements/tests.txt" \
       "$ROOT/requirements/nodeps.txt" "$ROOT/setup.py" \
       "$ROOT/requirements/detectron2.txt" \
       "$ROOT/requirements/pb1-detectron2-0.6.patch" \
     | sha256sum | cut -d' ' -f1
 }
-# Up to date: the stamp matches and this imports (with SE_PLUGIN_DETECTRON2=1,
-# Detectron2 too; without, one already installed is left as it is).
-CHECK="import mmcv._ext, mmdet, mmpretrain.models, se_plugin"
-if [ "$DETECTRON2" = 1 ]; then CHECK="$CHECK, se_plugin.detectron2"; fi
+# The self-check (tools/misc/check_env.py): the pinned versions are the
+# installed ones, no transformers, mmcv's compiled ops run, the stack and
+# se_plugin import (with SE_PLUGIN_DETECTRON2=1, se_plugin.detectron2 too;
+# without, a Detectron2 already installed is left as it is).
+self_check() {
+  local d2=()
+  if [ "$DETECTRON2" = 1 ]; then d2=(--detectron2); fi
+  "$PY" "$ROOT/tools/misc/check_env.py" ${d2[@]+"${d2[@]}"} "${TORCH[@]}" \
+    "mmcv==$MMCV_VERSION" "$ROOT/requirements/runtime.txt" \
+    "$ROOT/requirements/tests.txt" "$ROOT/requirements/nodeps.txt"
+}
+# Up to date: the stamp matches and the self-check passes.
 STAMP=$VENV/.se_plugin_setup
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(stamp_of)" ] \
-    && "$PY" -c "$CHECK" 2>/dev/null; then
+    && self_check 2>/dev/null; then
   log "environment up to date: $VENV"
   exit 0
 fi
@@ -170,6 +179,6 @@ PY
   "${PIP[@]}" --no-deps --no-build-isolation "$build/pb1-detectron2-0.6"
   rm -rf "$build"
 fi
-"$PY" -c "$CHECK"
+self_check
 stamp_of > "$STAMP"
 log "done in $(( $(date +%s) - start ))s: $VENV"
