@@ -19,7 +19,7 @@ import torch
 from mmengine.config import Config
 from mmengine.fileio import get_file_backend
 
-import se_plugin  # noqa: F401  (weights-only loading of our checkpoints)
+from se_plugin.compat import checkpoint_globals
 from se_plugin.testing.slurm_cluster import (SlurmUnavailable, free_port,
                                              start_cluster)
 from se_plugin.utils.atomic_backend import BACKEND_NAME
@@ -340,8 +340,9 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
-import se_plugin  # noqa: F401
+import se_plugin
 
+se_plugin.setup()  # as tools/train.py: resumable checkpoints
 real_open = builtins.open
 
 class Half:
@@ -400,7 +401,8 @@ def test_kill_during_save_keeps_previous_checkpoint(tmp_path):
     assert not (tmp_path / 'epoch_2.pth').exists()
     first = str(tmp_path / 'epoch_1.pth')
     assert latest_checkpoint(str(tmp_path)) == first
-    ckpt = torch.load(first, map_location='cpu', weights_only=True)
+    with torch.serialization.safe_globals(checkpoint_globals()):
+        ckpt = torch.load(first, map_location='cpu', weights_only=True)
     assert ckpt['meta']['epoch'] == 1 and 'fc.weight' in ckpt['state_dict']
 
 
