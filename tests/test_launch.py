@@ -24,6 +24,7 @@ from se_plugin.testing.slurm_cluster import (SlurmUnavailable, free_port,
                                              start_cluster)
 from se_plugin.utils.atomic_backend import BACKEND_NAME
 from se_plugin.utils.launch import (latest_checkpoint, setup_cpu_distributed,
+                                    shutdown_distributed,
                                     use_atomic_checkpoints)
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -451,6 +452,18 @@ def test_tools_save_atomically_unless_the_config_chooses():
         checkpoint=dict(type='CheckpointHook', interval=1))))
     use_atomic_checkpoints(remote)
     assert 'backend_args' not in remote.default_hooks.checkpoint
+
+
+def test_shutdown_leaves_the_process_group(tmp_path):
+    shutdown_distributed()  # no group: nothing to do, no error
+    torch.distributed.init_process_group(
+        'gloo', init_method=f'file://{tmp_path}/store', rank=0, world_size=1)
+    try:
+        shutdown_distributed()
+        assert not torch.distributed.is_initialized()
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
 
 
 def test_slurm_launcher_without_srun_says_what_is_missing(monkeypatch):

@@ -32,7 +32,8 @@ from se_plugin.converters.hub import (check_conventions, file_or_published,
 from se_plugin.utils.cli import (DictAction, UsageError, existing_file,
                                  exits_on_usage_error)
 from se_plugin.utils.launch import (describe_world, load_config,
-                                    setup_cpu_distributed)
+                                    setup_cpu_distributed,
+                                    shutdown_distributed)
 
 
 def parse_args():
@@ -128,6 +129,7 @@ def main():
                         exist_ok=True)
             with open(args.out_metrics, 'w') as f:
                 f.write(text + '\n')
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

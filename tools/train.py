@@ -22,6 +22,7 @@ from se_plugin.utils.cli import (DictAction, UsageError, existing_file,
 from se_plugin.utils.launch import (describe_world, latest_checkpoint,
                                     load_config, restart_count,
                                     setup_cpu_distributed,
+                                    shutdown_distributed,
                                     use_atomic_checkpoints)
 
 
@@ -91,6 +92,7 @@ def main():
     if note:
         runner.logger.info(note)
     runner.train()
+    shutdown_distributed()
 
 
 if __name__ == '__main__':

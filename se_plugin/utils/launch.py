@@ -116,6 +116,18 @@ def setup_cpu_distributed(cfg: Config) -> None:
         find_unused_parameters=cfg.get('find_unused_parameters', False))
 
 
+def shutdown_distributed() -> None:
+    """Leave the process group cleanly at the end of a run: a barrier (no
+    rank takes the store down while another still uses it), then
+    ``destroy_process_group``. mmengine never destroys it; a process that
+    exits with it alive can abort in its C++ teardown ("terminate called
+    without an active exception", seen with gloo after a torchrun restart
+    with torch 2.14.1), which fails a run that had finished."""
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def describe_world(launcher: str) -> str:
     """One line naming the launcher, backend, world size and every rank's
     node, local rank, host and pid, for the log (written by rank 0 only).

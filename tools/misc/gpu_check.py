@@ -6,6 +6,9 @@ Steps (each PASS or FAIL with its figures, the others run regardless):
 
 - ``ops``: mmcv built with CUDA ops; RoIAlign (forward and gradient) and
   NMS on random boxes, CUDA against mmcv's CPU kernels.
+- ``lean``: a training step of SE-ResNet-50 with the lean SE tail against
+  ``lean=False`` (outputs, gradients, BN statistics; fp32 and fp16
+  autocast) and the peak memory of each.
 - ``amp``: one AMP training step of the Faster R-CNN SE-R50 demo config
   (configs/demo/faster_rcnn_se_r50_2x_demo.py) on cuda: finite losses, the
   backbone in fp16, peak memory.
@@ -126,6 +129,51 @@ def nms() -> str:
           f'kept {len(kept[1])} boxes on cuda, {len(kept[0])} on cpu, or '
           f'other indices')
     return f'2000 boxes, IoU 0.5: the same {len(kept[0])} kept on both'
+
+
+def lean_tail() -> str:
+    """A training step of SE-ResNet-50 on cuda with the lean SE tail
+    (SELayer's default) against lean=False: outputs, every gradient and BN
+    statistics, fp32 and fp16 autocast; and the peak memory of each."""
+    from se_plugin.models.backbones import SEResNet
+    torch.manual_seed(0)
+    lean = SEResNet(depth=50, out_indices=(0, 1, 2, 3)).cuda()
+    reference = SEResNet(depth=50, out_indices=(0, 1, 2, 3),
+                         se_cfg=dict(lean=False)).cuda()
+    start = {k: v.clone() for k, v in lean.state_dict().items()}
+    x = torch.randn(16, 3, 224, 224, device='cuda')
+    figures = []
+    for amp, tol in ((False, 1e-4), (True, 2e-2)):
+        results = []
+        for model in (lean, reference):
+            model.load_state_dict(start)  # same weights and BN statistics
+            model.train().zero_grad(set_to_none=True)
+            inputs = x.clone().requires_grad_()
+            torch.cuda.synchronize()
+            torch.cuda.reset_peak_memory_stats()
+            base = torch.cuda.memory_allocated()
+            torch.manual_seed(1)
+            with torch.autocast('cuda', torch.float16, enabled=amp):
+                outs = model(inputs)
+            loss = sum((o.float() * torch.randn_like(o, dtype=torch.float))
+                       .sum() for o in outs)
+            loss.backward()
+            peak = torch.cuda.max_memory_allocated() - base
+            grads = [inputs.grad] + [p.grad for p in model.parameters()]
+            results.append(([o.float() for o in outs], grads,
+                            [b.clone() for b in model.buffers()], peak))
+        (outs, grads, bufs, peak), (r_outs, r_grads, r_bufs, r_peak) = results
+        worst = max(
+            ((a - b).norm() / b.norm().clamp(min=1e-30)).item()
+            for a, b in zip(outs + grads + bufs, r_outs + r_grads + r_bufs)
+            if b.is_floating_point())
+        name = 'fp16 autocast' if amp else 'fp32'
+        check(worst < tol, f'{name}: lean and lean=False differ by '
+              f'{worst:.1e} (relative), more than {tol:g}')
+        figures.append(f'{name} max rel diff {worst:.1e}, peak '
+                       f'{peak / 2**30:.2f}/{r_peak / 2**30:.2f} GiB '
+                       f'({peak / r_peak:.3f}x)')
+    return 'SE-R50 b16 224px, lean vs lean=False: ' + '; '.join(figures)
 
 
 def run_tool(cmd: List[str], timeout: float,
@@ -262,7 +310,7 @@ def main() -> int:
                         '(default: a new temporary folder)')
     parser.add_argument(
         '--skip', nargs='+', default=[],
-        choices=['ops', 'amp', 'dist', 'bench', 'bench-channels-last',
+        choices=['ops', 'lean', 'amp', 'dist', 'bench', 'bench-channels-last',
                  'bench-compile'])
     args = parser.parse_args()
     if not torch.cuda.is_available():
@@ -278,6 +326,7 @@ def main() -> int:
         ('ops', 'mmcv CUDA ops built', mmcv_cuda),
         ('ops', 'RoIAlign cuda vs cpu', roi_align),
         ('ops', 'NMS cuda vs cpu', nms),
+        ('lean', 'lean SE tail vs lean=False', lean_tail),
         ('amp', 'AMP train step, demo Faster R-CNN',
          lambda: amp_step(work_dir, data)),
         ('dist', 'tools/dist_train.sh, NCCL', lambda: dist_train(work_dir,
