@@ -16,11 +16,14 @@
 #   removed if something brought it.
 #
 # CUDA ops are built when a GPU is present or FORCE_CUDA=1 (also without a
-# GPU). tools/misc/cuda_env.py makes the decisions and checks: driver and nvcc
-# against torch.version.cuda (nvcc installed from PyPI into .venv when there is
-# none), the arch list (TORCH_CUDA_ARCH_LIST, else the GPUs', else every arch
-# torch ships), and the cache key (torch, CUDA, archs). Without either, the
-# CPU build is as before.
+# GPU); all 58 CUDA sources of mmcv 2.1.0 compile unpatched with CUDA 13.0
+# (tools/misc/README.md). The CUDA build keeps its folder in the cache until
+# the wheel is made: run this again after a stop and it goes on from the
+# objects already built. tools/misc/cuda_env.py makes the decisions and
+# checks: driver and nvcc against torch.version.cuda (nvcc installed from
+# PyPI into .venv when there is none), the arch list (TORCH_CUDA_ARCH_LIST,
+# else the GPUs', else every arch torch ships), and the cache key (torch,
+# CUDA, archs). Without either, the CPU build is as before.
 #
 # SE_PLUGIN_DETECTRON2=1 (tools/run_tests.sh sets it) also installs Detectron2
 # 0.6 for se_plugin.detectron2. PyPI has no official Detectron2; this takes
@@ -128,13 +131,28 @@ else
     took="25-30 minutes on 2 cores"
     if [ "${FORCE_CUDA:-}" = 1 ]; then took="CUDA ops: hours on 2 cores"; fi
     log "building mmcv $MMCV_VERSION with ops for $variant ($took)"
-    need_space "${TMPDIR:-/tmp}" 2 "mmcv's build"
-    build=$(mktemp -d)
-    "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: \
-      --no-build-isolation "mmcv==$MMCV_VERSION" -d "$build"
-    tar xzf "$build/mmcv-$MMCV_VERSION.tar.gz" -C "$build"
+    if [ "${FORCE_CUDA:-}" = 1 ]; then
+      # Kept in the cache until the wheel is made: a stopped build goes on
+      # where it stopped when this runs again (ninja keeps the finished
+      # objects of build/temp.*; the sources are unpacked once).
+      build=$wheel_dir.build
+      need_space "$CACHE" 4 "mmcv's CUDA build"
+    else
+      build=$(mktemp -d)
+      need_space "${TMPDIR:-/tmp}" 2 "mmcv's build"
+    fi
     src=$build/mmcv-$MMCV_VERSION
-    sed -i 's/-std=c++1[47]/-std=c++20/g' "$src/setup.py"
+    if [ ! -f "$build/.unpacked" ]; then
+      rm -rf "$build" && mkdir -p "$build"
+      "$PY" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: \
+        --no-build-isolation "mmcv==$MMCV_VERSION" -d "$build"
+      tar xzf "$build/mmcv-$MMCV_VERSION.tar.gz" -C "$build"
+      sed -i 's/-std=c++1[47]/-std=c++20/g' "$src/setup.py"
+      touch "$build/.unpacked"
+    else
+      done_objects=$(find "$src/build" -name '*.o' 2>/dev/null | wc -l)
+      log "resuming the build in $build: $done_objects objects already built"
+    fi
     export MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)}
     (cd "$src" && "$PY" -m pip wheel --disable-pip-version-check -q --no-deps \
       --no-build-isolation . -w "$build/wheel")

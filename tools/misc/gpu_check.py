@@ -55,7 +55,7 @@ def run_steps(steps: Sequence[Step], skip: Sequence[str] = ()) -> List[tuple]:
             traceback.print_exc()
             result, figures = 'FAIL', f'{type(err).__name__}: {err}'
         rows.append((title, result, time.time() - start, figures))
-        print(f'[gpu_check] {title}: {result}', flush=True)
+        print(f'[gpu_check] {title}: {result} {figures}', flush=True)
     return rows
 
 
