@@ -81,15 +81,16 @@ def has_cuda_code(library: str) -> bool:
     return '.nv_fatbin' in cuda_env.run(['readelf', '-S', '-W', library])
 
 
-def cuda_code(tool: str, library: str) -> Tuple[Dict[str, int], Dict[str,
-                                                                      int],
-                                                 str]:
+Archs = Dict[str, int]
+
+
+def cuda_code(tool: str, library: str) -> Tuple[Archs, Archs, str]:
     """(cubins per arch, PTX per arch, the device code's symbols)."""
     elves = cuda_env.run([tool, '--list-elf', library])
     ptx = cuda_env.run([tool, '--list-ptx', library])
 
-    def count(text: str) -> Dict[str, int]:
-        archs: Dict[str, int] = {}
+    def count(text: str) -> Archs:
+        archs: Archs = {}
         for arch in re.findall(r'\.(sm_\d+[af]?)\.(?:cubin|ptx)', text):
             archs[arch] = archs.get(arch, 0) + 1
         return archs
@@ -98,7 +99,7 @@ def cuda_code(tool: str, library: str) -> Tuple[Dict[str, int], Dict[str,
     return count(elves), count(ptx), symbols
 
 
-def archs_of(cubins: Dict[str, int], ptx: Dict[str, int]) -> List[str]:
+def archs_of(cubins: Archs, ptx: Archs) -> List[str]:
     """The arch list the wheel was built for, as TORCH_CUDA_ARCH_LIST
     writes it (``9.0+PTX`` where there is PTX)."""
     archs = []
@@ -142,9 +143,10 @@ def main() -> int:
         cuda = has_cuda_code(lib)
         kind = 'cuda' if cuda else 'cpu'
         cudart = [d for d in deps if d.startswith('libcudart')]
+        found = 'CUDA code in .nv_fatbin' if cuda else 'no CUDA code'
         check('kind', args.expect in (None, kind),
-              f'{kind} build ({"CUDA code in .nv_fatbin" if cuda else "no CUDA code"})'
-              + (f', expected {args.expect}' if args.expect else ''))
+              f'{kind} build ({found})' +
+              (f', expected {args.expect}' if args.expect else ''))
         check('NEEDED', bool(cudart) == cuda, ', '.join(deps))
         archs: List[str] = []
         if cuda:

@@ -103,8 +103,8 @@ def command(variables: Dict[str, str], source: str, out: str, full: bool,
             *gencode, '-Xcicc', '-O0']
 
 
-def compile_one(cmd: List[str], env: Dict[str, str]) -> Tuple[int, float,
-                                                                 str]:
+def compile_one(cmd: List[str],
+                env: Dict[str, str]) -> Tuple[int, float, str]:
     """(exit status, seconds, the first error lines) of ``cmd``, niced."""
     start = time.time()
     proc = subprocess.run(['nice', '-n', '19', *cmd], env=env,
