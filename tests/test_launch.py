@@ -109,8 +109,11 @@ def world(log_text):
 
 
 def final_weights(work_dir):
-    ckpt = torch.load(osp.join(work_dir, f'epoch_{EPOCHS}.pth'),
-                      map_location='cpu', weights_only=True)
+    # The checkpoint holds mmengine's message hub: compat's safe globals
+    # (a test run alone has not switched se_plugin.setup() on).
+    with torch.serialization.safe_globals(checkpoint_globals()):
+        ckpt = torch.load(osp.join(work_dir, f'epoch_{EPOCHS}.pth'),
+                          map_location='cpu', weights_only=True)
     return ckpt['state_dict']
 
 
