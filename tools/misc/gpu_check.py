@@ -7,8 +7,9 @@ Steps (each PASS or FAIL with its figures, the others run regardless):
 - ``ops``: mmcv built with CUDA ops; RoIAlign (forward and gradient) and
   NMS on random boxes, CUDA against mmcv's CPU kernels.
 - ``lean``: a training step of SE-ResNet-50 with the lean SE tail against
-  ``lean=False`` (outputs, gradients, BN statistics; fp32 and fp16
-  autocast) and the peak memory of each.
+  ``lean=False`` (outputs, gradients, BN statistics; float64 for the
+  formula, float32 and fp16 autocast for the rounding) and the peak memory
+  of each.
 - ``amp``: one AMP training step of the Faster R-CNN SE-R50 demo config
   (configs/demo/faster_rcnn_se_r50_2x_demo.py) on cuda: finite losses, the
   backbone in fp16, peak memory.
@@ -327,7 +328,11 @@ def benchmark(work_dir: str, *flags: str) -> str:
     cmd = [sys.executable, 'tools/analysis/benchmark.py', '--device', 'cuda',
            '--amp', '--batch', '32', '--repeats', '5', '--warmup', '2',
            *flags]
-    proc = run_tool(cmd, 1200, PYTHONPATH=ROOT)
+    # The repo first, then what the caller's PYTHONPATH holds (a stack
+    # installed with pip --target, say).
+    path = os.pathsep.join(
+        p for p in (ROOT, os.environ.get('PYTHONPATH')) if p)
+    proc = run_tool(cmd, 1200, PYTHONPATH=path)
     name = '-'.join(f.strip('-') for f in flags) or 'eager'
     with open(osp.join(work_dir, f'benchmark-{name}.txt'), 'w') as f:
         f.write(proc.stdout + proc.stderr)
