@@ -18,7 +18,7 @@ from se_plugin.registry import MODELS
 from se_plugin.utils.checks import check_choice
 from ..layers.se_layer import SELayer, check_se_args
 from .base import KAIMING_INIT, StagedBackbone
-from .pretrained_arg import accepts_pretrained
+from .pretrained import accepts_pretrained
 
 # Unit kinds as data: kernel sizes of the branch convs, output/mid widths.
 BLOCKS = {'basic': ((3, 3), 1), 'bottleneck': ((1, 3, 1), 4)}

@@ -22,7 +22,7 @@ from mmcv.cnn import ConvModule
 from se_plugin.registry import MODELS
 from ..layers.se_layer import SELayer, check_se_args
 from .base import KAIMING_INIT, StagedBackbone
-from .pretrained_arg import accepts_pretrained
+from .pretrained import accepts_pretrained
 
 # name: (1x1, (3x3 reduce, 3x3), (double 3x3 reduce, double 3x3),
 #        pool, pool projection, stride); 0 = no such conv.

@@ -20,7 +20,7 @@ from torch.nn.modules.utils import _pair
 from se_plugin.registry import MODELS
 from ..layers.se_layer import SELayer, check_se_args
 from .base import KAIMING_INIT, StagedBackbone
-from .pretrained_arg import accepts_pretrained
+from .pretrained import accepts_pretrained
 
 # A branch is a sequence of (out_channels, kernel[, stride]) conv-BN-ReLUs.
 # Per stage: block width, residual scale, branches (TF-slim's widths).

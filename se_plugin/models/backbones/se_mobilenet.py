@@ -17,7 +17,7 @@ from mmpretrain.models.utils import make_divisible
 from se_plugin.registry import MODELS
 from ..layers.se_layer import SELayer, check_se_args
 from .base import KAIMING_INIT, StagedBackbone
-from .pretrained_arg import accepts_pretrained
+from .pretrained import accepts_pretrained
 
 
 @MODELS.register_module()

@@ -21,8 +21,7 @@ from se_plugin.utils.checks import (check_choice, check_frozen_stages,
 from ..layers.se_layer import SELayer, check_se_args
 from ..layers.se_residual import (SE_POSITIONS, BasicResidual,
                                   BottleneckResidual)
-from .pretrained import NamedPrefixMixin
-from .pretrained_arg import accepts_pretrained
+from .pretrained import NamedPrefixMixin, accepts_pretrained
 
 
 class SEResidualMixin:
@@ -179,7 +178,7 @@ class SEResNet(SEBackboneMixin, ResNet):
             mmseg's segmentors pass: a deprecated spelling of
             ``init_cfg=dict(type='Pretrained', checkpoint=...)``, as in
             mmseg's backbones (every se_plugin backbone takes it:
-            ``pretrained_arg.py``).
+            ``pretrained.py``).
 
     Example:
         >>> model = SEResNet(depth=50, out_indices=(0, 1, 2, 3)).eval()

@@ -17,8 +17,7 @@ from mmpretrain.models.utils import channel_shuffle
 from se_plugin.registry import MODELS
 from se_plugin.utils.checks import check_choice, check_out_indices
 from ..layers.se_layer import SELayer, check_se_args
-from .pretrained import NamedPrefixMixin
-from .pretrained_arg import accepts_pretrained
+from .pretrained import NamedPrefixMixin, accepts_pretrained
 
 
 class SEShuffleUnit(ShuffleUnit):

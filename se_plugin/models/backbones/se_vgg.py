@@ -19,8 +19,7 @@ from se_plugin.registry import MODELS
 from se_plugin.utils.checks import (check_choice, check_frozen_stages,
                                     check_out_indices)
 from ..layers.se_layer import SELayer, check_se_args
-from .pretrained import NamedPrefixMixin
-from .pretrained_arg import accepts_pretrained
+from .pretrained import NamedPrefixMixin, accepts_pretrained
 
 
 @MODELS.register_module()

@@ -12,7 +12,7 @@ from mmcv.cnn import build_conv_layer, build_norm_layer
 from mmpretrain.models.backbones.resnet import Bottleneck
 
 from se_plugin.registry import MODELS
-from .pretrained_arg import accepts_pretrained
+from .pretrained import accepts_pretrained
 from .se_resnet import SEResNeXt, _SEBottleneckResidual
 
 
